@@ -1,0 +1,45 @@
+/**
+ * The ascent directions of SAM and ASAM as pure functions of gradients (and weights).
+ * Returned tensors belong to the caller.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { globalNorm, normalize, scale, type Tree } from './tree.js';
+
+/** SAM (Foret et al. 2021, Eq. 2): ε = ρ·g / (‖g‖ + ϵ). */
+export function samPerturbation(gradients: Tree, rho: number, epsilon: number): tf.Tensor[] {
+  return tf.tidy(() => scale(normalize(gradients, epsilon), rho));
+}
+
+/**
+ * ASAM (Kwon et al. 2021, Eq. 9 with T_w = |w| + η): ε = ρ·T_w²·g / (‖T_w·g‖ + ϵ).
+ * `adaptiveMask[i]` false gives T = 1 for that tensor (the official recipe keeps biases and
+ * normalization offsets unscaled); with η = 0 and every mask true this is davda54/sam's form.
+ */
+export function adaptivePerturbation(
+  gradients: Tree,
+  weights: Tree,
+  adaptiveMask: readonly boolean[],
+  rho: number,
+  eta: number,
+  epsilon: number,
+): tf.Tensor[] {
+  return tf.tidy(() => {
+    const scaling = weights.map((w, i) =>
+      adaptiveMask[i] ? tf.add(tf.abs(w), eta) : tf.onesLike(w),
+    );
+    const scaledGradients = gradients.map((g, i) => tf.mul(scaling[i] as tf.Tensor, g));
+    const factor = tf.div(rho, tf.add(globalNorm(scaledGradients), epsilon)) as tf.Scalar;
+    return scaledGradients.map((tg, i) => tf.mul(tf.mul(scaling[i] as tf.Tensor, tg), factor));
+  });
+}
+
+/**
+ * Whether ASAM's scaling applies to a variable under the official recipe: weight kernels,
+ * embeddings and normalization scales yes; biases and normalization offsets (`…/bias`,
+ * `…/beta`, with tfjs' `_N` uniquifying suffix) no.
+ */
+export function isScaleLikeVariable(name: string): boolean {
+  const last = name.split('/').pop() ?? name;
+  const base = last.replace(/_\d+$/, '');
+  return base !== 'bias' && base !== 'beta';
+}

@@ -1,0 +1,168 @@
+/**
+ * Replays reference trajectories (`../shared/golden` format) with this library: the tiny MLP
+ * h = tanh(x·w1 + b1), logits = h·w2 + b2, mean softmax cross-entropy; one optimizer step per
+ * batch from `init`; compares every parameter after every step, and the reported losses.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { sam } from '../core/sam.js';
+import { AdamW } from '../optimizers/adamw.js';
+
+type Matrix = number[][];
+type Params = Record<'w1' | 'b1' | 'w2' | 'b2', number[] | Matrix>;
+const PARAM_NAMES = ['w1', 'b1', 'w2', 'b2'] as const;
+
+export interface GoldenCase {
+  name: string;
+  optimizer: string;
+  base: string;
+  baseConfig: Record<string, unknown>;
+  config: Record<string, unknown>;
+  losses: number[];
+  params: Params[];
+  alphas?: number[];
+}
+
+export interface GoldenFile {
+  init: Params;
+  batches: Array<{ x: Matrix; y: number[] }>;
+  cases: GoldenCase[];
+}
+
+export type GoldenStatus = 'PASS' | 'FAIL' | 'UNSUPPORTED';
+
+export interface GoldenResult {
+  name: string;
+  status: GoldenStatus;
+  /** max over steps and tensors of max|ours − ref| / (max|ref| + 1e-8); NaN when unsupported. */
+  maxRelativeError: number;
+  /** The same measure for the reported losses. */
+  lossRelativeError: number;
+  detail?: string;
+}
+
+export const GOLDEN_TOLERANCE = 1e-4;
+
+/** Builds the optimizer a case describes, or returns null when the method is not supported. */
+export type GoldenOptimizerBuilder = (goldenCase: GoldenCase, base: tf.Optimizer) => tf.Optimizer;
+
+const builders = new Map<string, GoldenOptimizerBuilder>([
+  ['base', (_c, base) => base],
+  ['sam', (c, base) => sam(base, { rho: c.config['rho'] as number, epsilon: 1e-12 })],
+  [
+    'asam',
+    (c, base) =>
+      sam(base, {
+        rho: c.config['rho'] as number,
+        adaptive: true,
+        eta: 0,
+        adaptiveScope: 'all',
+        epsilon: 1e-12,
+      }),
+  ],
+]);
+
+/** Lets each SAM variant add the replay of its golden cases next to its own code. */
+export function registerGoldenBuilder(optimizer: string, builder: GoldenOptimizerBuilder): void {
+  builders.set(optimizer, builder);
+}
+
+export function buildBaseOptimizer(goldenCase: GoldenCase): tf.Optimizer {
+  const c = goldenCase.baseConfig;
+  const lr = c['lr'] as number;
+  const betas = (c['betas'] as [number, number] | undefined) ?? [0.9, 0.999];
+  switch (goldenCase.base) {
+    case 'sgd':
+      return tf.train.sgd(lr);
+    case 'momentum':
+      return tf.train.momentum(lr, c['momentum'] as number);
+    case 'adam':
+      return tf.train.adam(lr, betas[0], betas[1], c['eps'] as number);
+    case 'adamw':
+      return new AdamW({
+        learningRate: lr,
+        beta1: betas[0],
+        beta2: betas[1],
+        epsilon: c['eps'] as number,
+        weightDecay: c['weight_decay'] as number,
+      });
+    default:
+      throw new Error(
+        `golden case '${goldenCase.name}': unknown base optimizer '${goldenCase.base}'.`,
+      );
+  }
+}
+
+/** Mean softmax cross-entropy of the golden MLP. */
+export function goldenLoss(
+  variables: readonly tf.Variable[],
+  x: tf.Tensor2D,
+  labels: tf.Tensor2D,
+): tf.Scalar {
+  const [w1, b1, w2, b2] = variables as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+  const hidden = tf.tanh(tf.add(tf.matMul(x, w1), b1));
+  const logits = tf.add(tf.matMul(hidden, w2), b2);
+  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < reference.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs((ours[i] as number) - (reference[i] as number)));
+    maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
+  }
+  return maxDiff / (maxRef + 1e-8);
+}
+
+let replayCounter = 0;
+
+export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResult {
+  const builder = builders.get(goldenCase.optimizer);
+  if (builder === undefined) {
+    return {
+      name: goldenCase.name,
+      status: 'UNSUPPORTED',
+      maxRelativeError: NaN,
+      lossRelativeError: NaN,
+    };
+  }
+  const prefix = `golden_${replayCounter++}_${goldenCase.name}`;
+  const variables = PARAM_NAMES.map((name) =>
+    tf.variable(tf.tensor(file.init[name] as number[]), true, `${prefix}/${name}`),
+  );
+  const optimizer = builder(goldenCase, buildBaseOptimizer(goldenCase));
+  let maxRelativeError = 0;
+  let lossRelativeError = 0;
+  try {
+    file.batches.forEach((batch, step) => {
+      const x = tf.tensor2d(batch.x);
+      const labels = tf.tidy(
+        () => tf.cast(tf.oneHot(tf.tensor1d(batch.y, 'int32'), 3), 'float32') as tf.Tensor2D,
+      );
+      const loss = optimizer.minimize(() => goldenLoss(variables, x, labels), true, variables);
+      const reportedLoss = loss?.dataSync()[0] ?? NaN;
+      tf.dispose([x, labels, loss as tf.Tensor]);
+      const expectedLoss = goldenCase.losses[step] as number;
+      lossRelativeError = Math.max(
+        lossRelativeError,
+        Math.abs(reportedLoss - expectedLoss) / (Math.abs(expectedLoss) + 1e-8),
+      );
+      const expected = goldenCase.params[step] as Params;
+      PARAM_NAMES.forEach((name, i) => {
+        const reference = (expected[name] as number[] | Matrix).flat() as number[];
+        const error = relativeError((variables[i] as tf.Variable).dataSync(), reference);
+        maxRelativeError = Math.max(maxRelativeError, Number.isNaN(error) ? Infinity : error);
+      });
+    });
+  } finally {
+    optimizer.dispose();
+    tf.dispose(variables);
+  }
+  const pass = maxRelativeError <= GOLDEN_TOLERANCE && lossRelativeError <= GOLDEN_TOLERANCE;
+  return {
+    name: goldenCase.name,
+    status: pass ? 'PASS' : 'FAIL',
+    maxRelativeError,
+    lossRelativeError,
+  };
+}

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 type AssignFn = (this: tf.Variable, newValue: tf.Tensor) => void;
 
-let activeRecorder: NonTrainableRecorder | null = null;
+let recorderActive = false;
 let originalAssign: AssignFn | null = null;
 
 export class NonTrainableRecorder {
@@ -29,7 +29,7 @@ export class NonTrainableRecorder {
   }
 
   start(): void {
-    if (activeRecorder !== null) {
+    if (recorderActive) {
       throw new Error(
         'tfjs-sam: a sharpness-aware step is already in progress (perturbed weights are in place). ' +
           'Finish it with secondStep() before starting another firstStep() or step().',
@@ -37,7 +37,7 @@ export class NonTrainableRecorder {
     }
     const original = tf.Variable.prototype.assign as AssignFn;
     originalAssign = original;
-    activeRecorder = this;
+    recorderActive = true;
     this.recording = true;
     const saved = this.saved;
     tf.Variable.prototype.assign = function recordingAssign(this: tf.Variable, newValue) {
@@ -50,7 +50,7 @@ export class NonTrainableRecorder {
     if (!this.recording) return;
     tf.Variable.prototype.assign = originalAssign as AssignFn;
     originalAssign = null;
-    activeRecorder = null;
+    recorderActive = false;
     this.recording = false;
   }
 

@@ -6,8 +6,6 @@
  * `minimize`) and in custom loops (`firstStep`/`secondStep`, or `step`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core registers no gradient functions by itself; tfjs-layers (a peer dependency) does.
-import '@tensorflow/tfjs-layers';
 import type { NamedTensor } from './types.js';
 import {
   adaptivePerturbation,

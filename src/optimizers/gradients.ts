@@ -1,4 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradient functions by itself; tfjs-layers (a peer dependency) does.
+// Every optimizer here computes or applies gradients through this module, so core-only users
+// get working gradients too.
+import '@tensorflow/tfjs-layers';
 import type { NamedTensor } from '../core/types.js';
 
 export interface VariableGradient {

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TEST_BACKENDS, useBackend } from './backends.js';
+import { GOLDEN_TOLERANCE, replayCase, type GoldenFile } from './golden.js';
+
+const GOLDEN_PATH = fileURLToPath(
+  new URL('../../../shared/golden/sam-family.json', import.meta.url),
+);
+/** Cases this library must reproduce today; the rest may be UNSUPPORTED until their method lands. */
+const REQUIRED = [
+  'sgd',
+  'momentum',
+  'adam',
+  'adamw',
+  'sam_sgd',
+  'sam_momentum',
+  'sam_adamw',
+  'asam_momentum',
+];
+
+for (const backend of TEST_BACKENDS) {
+  test(
+    `${backend}: golden replay of ../shared/golden/sam-family.json`,
+    { skip: !existsSync(GOLDEN_PATH) && `no ${GOLDEN_PATH}` },
+    async () => {
+      await useBackend(backend);
+      const file = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as GoldenFile;
+      const results = file.cases.map((c) => replayCase(file, c));
+      for (const name of REQUIRED) {
+        const result = results.find((r) => r.name === name);
+        assert.ok(result !== undefined, `case ${name} missing from the golden file`);
+        assert.equal(
+          result.status,
+          'PASS',
+          `${name}: error ${result.maxRelativeError} (loss ${result.lossRelativeError}) > ${GOLDEN_TOLERANCE}`,
+        );
+      }
+      const failed = results.filter((r) => r.status === 'FAIL');
+      assert.deepEqual(
+        failed.map((r) => `${r.name} ${r.maxRelativeError}`),
+        [],
+      );
+    },
+  );
+}

@@ -3,7 +3,7 @@
  * Returned tensors belong to the caller.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { globalNorm, normalize, scale, type Tree } from './tree.js';
+import { normalize, scale, type Tree } from './tree.js';
 
 /** SAM (Foret et al. 2021, Eq. 2): ε = ρ·g / (‖g‖ + ϵ). */
 export function samPerturbation(gradients: Tree, rho: number, epsilon: number): tf.Tensor[] {
@@ -23,13 +23,23 @@ export function adaptivePerturbation(
   eta: number,
   epsilon: number,
 ): tf.Tensor[] {
+  // Tensor by tensor, so that at most one extra full-size tensor lives besides the result.
+  const scaling = (i: number) => {
+    const w = weights[i] as tf.Tensor;
+    return adaptiveMask[i] ? tf.add(tf.abs(w), eta) : tf.onesLike(w);
+  };
   return tf.tidy(() => {
-    const scaling = weights.map((w, i) =>
-      adaptiveMask[i] ? tf.add(tf.abs(w), eta) : tf.onesLike(w),
+    const squaredNorms = gradients.map((g, i) =>
+      tf.tidy(() => tf.sum(tf.square(tf.mul(scaling(i), g)))),
     );
-    const scaledGradients = gradients.map((g, i) => tf.mul(scaling[i] as tf.Tensor, g));
-    const factor = tf.div(rho, tf.add(globalNorm(scaledGradients), epsilon)) as tf.Scalar;
-    return scaledGradients.map((tg, i) => tf.mul(tf.mul(scaling[i] as tf.Tensor, tg), factor));
+    const norm = tf.sqrt(squaredNorms.length === 0 ? tf.scalar(0) : tf.addN(squaredNorms));
+    const factor = tf.div(rho, tf.add(norm, epsilon)) as tf.Scalar;
+    return gradients.map((g, i) =>
+      tf.tidy(() => {
+        const t = scaling(i);
+        return tf.mul(tf.mul(tf.mul(t, t), g), factor);
+      }),
+    );
   });
 }
 

@@ -1,0 +1,70 @@
+/** What every benchmark states: the machine, the command, a table on stdout and a JSON file. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  command: string;
+  date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cores = cpus();
+  return {
+    cpu: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    command: [
+      'npm run',
+      process.env['npm_lifecycle_event'] ?? 'tsx',
+      '--',
+      ...process.argv.slice(2),
+    ].join(' '),
+    date: new Date().toISOString(),
+  };
+}
+
+export function printHeader(title: string, machine: MachineInfo): void {
+  console.log(
+    `${title}\nmachine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, node ${machine.node} (${machine.platform})`,
+  );
+  console.log(`command: ${machine.command}\n`);
+}
+
+/** A plain fixed-width table (numbers right-aligned) that reads well in a terminal and in Markdown. */
+export function formatTable(rows: ReadonlyArray<Record<string, string | number>>): string {
+  if (rows.length === 0) return '(no rows)';
+  const columns = Object.keys(rows[0] as object);
+  const cells = rows.map((row) => columns.map((c) => String(row[c] ?? '')));
+  const widths = columns.map((c, i) =>
+    Math.max(c.length, ...cells.map((r) => (r[i] as string).length)),
+  );
+  const line = (values: string[]) =>
+    `| ${values.map((v, i) => v.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [
+    line(columns),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...cells.map(line),
+  ].join('\n');
+}
+
+export function writeJson(path: string, payload: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(payload, null, 2) + '\n');
+  console.log(`\nwrote ${path}`);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}

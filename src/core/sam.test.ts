@@ -79,8 +79,8 @@ for (const backend of TEST_BACKENDS) {
       const base = makeBase();
       const optimizer = sam(makeBase(), { rho: 0 });
       for (let i = 0; i < 10; i++) {
-        tf.dispose(base.minimize(plain.loss, true, plain.variables));
-        tf.dispose(optimizer.minimize(wrapped.loss, true, wrapped.variables));
+        base.minimize(plain.loss, false, plain.variables);
+        optimizer.minimize(wrapped.loss, false, wrapped.variables);
       }
       assert.deepEqual(
         Array.from(wrapped.w.dataSync()),

@@ -39,6 +39,32 @@ for (const backend of TEST_BACKENDS) {
     w.dispose();
   });
 
+  test(`${backend}: multi-step SAM takes k ascent steps of rho/k along the current gradient`, async () => {
+    await useBackend(backend);
+    const w = tf.variable(tf.tensor1d([1, 1]), true, unique('multi'));
+    const optimizer = sam(tf.train.sgd(0.1), { rho: 0.05, ascentSteps: 3 });
+    tf.dispose(optimizer.step(quadratic(w), [w]));
+    // float64 by hand: w_{i+1} = w_i + (ρ/3)·∇L(w_i)/‖∇L(w_i)‖, ∇L(w) = (w₁, 4w₂).
+    let point = [1, 1];
+    for (let i = 0; i < 3; i++) {
+      const g = [point[0] as number, 4 * (point[1] as number)];
+      const n = Math.hypot(g[0] as number, g[1] as number);
+      point = point.map((p, j) => p + ((0.05 / 3) * (g[j] as number)) / n);
+    }
+    const expected = [1 - 0.1 * (point[0] as number), 1 - 0.1 * 4 * (point[1] as number)];
+    Array.from(w.dataSync()).forEach((v, i) =>
+      assert.ok(Math.abs(v - (expected[i] as number)) < 1e-6, `${v} vs ${expected[i]}`),
+    );
+    const first = tf.variableGrads(quadratic(w), [w]);
+    assert.throws(
+      () => optimizer.firstStep(first.grads),
+      /ascentSteps is 3; multi-step ascent needs the loss function/,
+    );
+    tf.dispose([first.value, ...Object.values(first.grads)]);
+    optimizer.dispose();
+    w.dispose();
+  });
+
   test(`${backend}: firstStep/secondStep equal step() bit for bit`, async () => {
     await useBackend(backend);
     const a = regression(1);
@@ -282,11 +308,15 @@ test('every option is validated with its name, value and range', () => {
       /option 'adaptiveScope' is 'biases'; expected one of 'weights', 'all'/,
     ],
     [{ rhoSchedule: 3 }, /option 'rhoSchedule' is 3; expected a function/],
+    [{ ascentSteps: 1.5 }, /option 'ascentSteps' is 1.5; expected an integer >= 1/],
     [{ roh: 0.1 }, /unknown option 'roh'. Known options: rho, /],
   ];
   for (const [options, message] of cases) assert.throws(() => sam(base, options as never), message);
   assert.throws(() => sam({} as tf.Optimizer), /first argument must be a tfjs optimizer/);
-  assert.throws(() => sam(sam(base)), /base optimizer is itself a SAM/);
+  assert.throws(
+    () => sam(sam(base)),
+    /base optimizer is itself a sharpness-aware optimizer \(SAM\)/,
+  );
   assert.equal(sam(base, { adaptive: true }).rho, 0.5, 'ASAM default rho');
   assert.equal(sam(base).rho, 0.05, 'SAM default rho');
 });

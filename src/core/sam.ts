@@ -1,9 +1,15 @@
 /**
- * Sharpness-Aware Minimization (Foret et al. 2021) around any tfjs optimizer.
+ * Sharpness-Aware Minimization (Foret et al. 2021) around any tfjs optimizer, and the
+ * orchestration every variant of the family reuses.
  *
- * One step: g = ∇L(w); ε = ρ·g/‖g‖ (ASAM: ρ·T²g/‖Tg‖); g_sam = ∇L(w + ε); restore w from a
- * snapshot; the base optimizer applies g_sam at w. Works under `model.fit` (it overrides
- * `minimize`) and in custom loops (`firstStep`/`secondStep`, or `step`).
+ * One step: g = ∇L(w); ε = ρ·g/‖g‖ (ASAM: ρ·T²g/‖Tg‖), optionally in k ascent steps of ρ/k;
+ * g_sam = ∇L(w + ε); restore w from a snapshot; the base optimizer applies g_sam at w. Works under
+ * `model.fit` (it overrides `minimize`) and in custom loops (`firstStep`/`secondStep`, or `step`).
+ *
+ * Variants subclass `SAM` and override the protected hooks (`ascentDirection`,
+ * `perturbedMask`, `perturbation`, `usesPerturbedPass`, `unperturbedUpdate`, `update`,
+ * `afterApply`), keep per-variable state in `this.state`, and add their options to `getConfig`
+ * through `variantConfig`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from './types.js';
@@ -23,6 +29,7 @@ import {
   serializeOptimizer,
   setLearningRate,
 } from '../optimizers/registry.js';
+import type { NamedSlots } from './slots.js';
 import { NonTrainableRecorder, collectKeptScalars } from './state-guard.js';
 import {
   checkBoolean,
@@ -56,6 +63,8 @@ export interface SamOptions {
    * scales; biases and normalization offsets get T = 1) or 'all' (davda54/sam). Default 'weights'.
    */
   adaptiveScope?: AdaptiveScope;
+  /** Multi-step SAM: reach w + ε in this many ascent steps of ρ/k each (default 1). */
+  ascentSteps?: number;
   /** Added to norms in denominators (default 1e-12). */
   epsilon?: number;
   /** Clip the gradient handed to the base optimizer to this global norm (default: no clipping). */
@@ -68,12 +77,29 @@ export interface SamOptions {
   onSkip?: ((skipped: SkippedStep) => void) | null;
 }
 
-const OWNER = 'SAM';
-const OPTION_NAMES = [
+/** What the hooks of a step see. Tensors belong to the step; hooks must not dispose them. */
+export interface StepContext {
+  /** Number of steps applied before this one. */
+  iteration: number;
+  rho: number;
+  /** The variables being trained this step (those with a first-pass gradient), in order. */
+  variables: tf.Variable[];
+  /** ∇L(w); present only when the variant sets `keepsFirstGradients`. */
+  firstGradients: tf.Tensor[] | null;
+  /** w_k − w, the total ascent; present only when the variant sets `keepsPerturbation`. */
+  perturbation: tf.Tensor[] | null;
+  /** ∇L(w_k), the gradient at the perturbed point. */
+  perturbedGradients: tf.Tensor[];
+  /** The loss closure, when the step was run by `step`/`minimize` (null in the two-call API). */
+  lossFn: (() => tf.Scalar) | null;
+}
+
+const SAM_OPTION_NAMES = [
   'rho',
   'adaptive',
   'eta',
   'adaptiveScope',
+  'ascentSteps',
   'epsilon',
   'clipNorm',
   'nonFinite',
@@ -82,13 +108,19 @@ const OPTION_NAMES = [
 ] as const;
 const BASE_PREFIX = 'base/';
 const OWN_PREFIX = 'sam/';
+const STATE_PREFIX = 'sam/state/';
+const SCALAR_PREFIX = 'sam/scalar/';
 
 interface StepInProgress {
+  /** A step that needs no second pass (skipped, or a variant's one-pass step). */
+  complete: boolean;
+  rho: number;
+  iteration: number;
   variables: tf.Variable[];
   originals: tf.Tensor[];
   perturbedDataIds: unknown[];
   recorder: NonTrainableRecorder;
-  skipped: boolean;
+  firstGradients: tf.Tensor[] | null;
 }
 
 export class SAM extends tf.Optimizer {
@@ -101,6 +133,7 @@ export class SAM extends tf.Optimizer {
   readonly adaptive: boolean;
   readonly eta: number;
   readonly adaptiveScope: AdaptiveScope;
+  readonly ascentSteps: number;
   readonly epsilon: number;
   readonly clipNorm: number | null;
   readonly nonFinite: NonFinitePolicy;
@@ -108,6 +141,13 @@ export class SAM extends tf.Optimizer {
   onSkip: ((skipped: SkippedStep) => void) | null;
   /** Steps skipped under `nonFinite: 'skip'`. */
   skippedSteps = 0;
+
+  /** Per-variable state of a variant (saved and restored with the optimizer). */
+  protected state: NamedSlots | null = null;
+  /** Variants that need ∇L(w) after the second pass set this (it costs one gradient copy). */
+  protected keepsFirstGradients = false;
+  /** Variants that need w_k − w after the second pass set this. */
+  protected keepsPerturbation = false;
 
   private inProgress: StepInProgress | null = null;
   /** Metric scalars a second pass of a tfjs-layers loss closure kept; freed at the next step. */
@@ -117,52 +157,142 @@ export class SAM extends tf.Optimizer {
 
   constructor(base: tf.Optimizer, options: SamOptions = {}) {
     super();
+    const owner = (new.target as typeof SAM).className;
     if (!isOptimizer(base)) {
       throw new Error(
-        `${OWNER}: the first argument must be a tfjs optimizer (e.g. tf.train.sgd(0.1)); got ${String(base)}.`,
+        `${owner}: the first argument must be a tfjs optimizer (e.g. tf.train.sgd(0.1)); got ${String(base)}.`,
       );
     }
     if (Object.prototype.isPrototypeOf.call(SAM.prototype, base)) {
       throw new Error(
-        `${OWNER}: the base optimizer is itself a SAM; wrap a plain optimizer instead.`,
+        `${owner}: the base optimizer is itself a sharpness-aware optimizer (${base.getClassName()}); wrap a plain optimizer instead.`,
       );
     }
-    checkKnownOptions(OWNER, options, OPTION_NAMES);
+    checkKnownOptions(owner, options, SAM_OPTION_NAMES);
     this.base = base;
-    this.adaptive = checkBoolean(OWNER, 'adaptive', options.adaptive ?? false);
-    this.rho = checkNumber(OWNER, 'rho', options.rho ?? (this.adaptive ? 0.5 : 0.05), { min: 0 });
-    this.eta = checkNumber(OWNER, 'eta', options.eta ?? 0.01, { min: 0 });
-    this.adaptiveScope = checkChoice(OWNER, 'adaptiveScope', options.adaptiveScope ?? 'weights', [
+    this.adaptive = checkBoolean(owner, 'adaptive', options.adaptive ?? false);
+    this.rho = checkNumber(owner, 'rho', options.rho ?? (this.adaptive ? 0.5 : 0.05), { min: 0 });
+    this.eta = checkNumber(owner, 'eta', options.eta ?? 0.01, { min: 0 });
+    this.adaptiveScope = checkChoice(owner, 'adaptiveScope', options.adaptiveScope ?? 'weights', [
       'weights',
       'all',
     ]);
-    this.epsilon = checkNumber(OWNER, 'epsilon', options.epsilon ?? 1e-12, {
+    this.ascentSteps = checkNumber(owner, 'ascentSteps', options.ascentSteps ?? 1, {
+      min: 1,
+      integer: true,
+    });
+    this.epsilon = checkNumber(owner, 'epsilon', options.epsilon ?? 1e-12, {
       min: 0,
       minInclusive: false,
     });
     this.clipNorm =
       options.clipNorm == null
         ? null
-        : checkNumber(OWNER, 'clipNorm', options.clipNorm, { min: 0, minInclusive: false });
-    this.nonFinite = checkChoice(OWNER, 'nonFinite', options.nonFinite ?? 'throw', [
+        : checkNumber(owner, 'clipNorm', options.clipNorm, { min: 0, minInclusive: false });
+    this.nonFinite = checkChoice(owner, 'nonFinite', options.nonFinite ?? 'throw', [
       'throw',
       'skip',
     ]);
     this.rhoSchedule =
       options.rhoSchedule == null
         ? null
-        : checkFunction<RhoSchedule>(OWNER, 'rhoSchedule', options.rhoSchedule);
+        : checkFunction<RhoSchedule>(owner, 'rhoSchedule', options.rhoSchedule);
     this.onSkip =
       options.onSkip == null
         ? null
-        : checkFunction<(s: SkippedStep) => void>(OWNER, 'onSkip', options.onSkip);
+        : checkFunction<(s: SkippedStep) => void>(owner, 'onSkip', options.onSkip);
   }
+
+  private get owner(): string {
+    return this.getClassName();
+  }
+
+  // ---------------------------------------------------------------- hooks for variants
+
+  /** The direction to ascend along, from the gradients at the current point (F-SAM). */
+  protected ascentDirection(
+    _variables: readonly tf.Variable[],
+    gradients: readonly tf.Tensor[],
+  ): readonly tf.Tensor[] {
+    return gradients;
+  }
+
+  /** Which variables are perturbed this step (SAM-ON: normalization layers; ESAM: a random subset). */
+  protected perturbedMask(variables: readonly tf.Variable[]): boolean[] {
+    return variables.map(() => true);
+  }
+
+  /**
+   * ε for one ascent step of radius `rho`, one tensor per variable (null: not perturbed).
+   * Normalized over the perturbed variables only; ASAM-scaled when `adaptive`.
+   */
+  protected perturbation(
+    variables: readonly tf.Variable[],
+    gradients: readonly tf.Tensor[],
+    rho: number,
+  ): Array<tf.Tensor | null> {
+    const mask = this.perturbedMask(variables);
+    const chosen = variables.map((_, i) => i).filter((i) => mask[i]);
+    const chosenVariables = chosen.map((i) => variables[i] as tf.Variable);
+    const direction = this.ascentDirection(
+      chosenVariables,
+      chosen.map((i) => gradients[i] as tf.Tensor),
+    );
+    const epsilons = this.adaptive
+      ? adaptivePerturbation(
+          direction,
+          chosenVariables,
+          chosenVariables.map((v) => this.adaptiveScope === 'all' || isScaleLikeVariable(v.name)),
+          rho,
+          this.eta,
+          this.epsilon,
+        )
+      : samPerturbation(direction, rho, this.epsilon);
+    disposeUnlessIn(direction, gradients);
+    const out: Array<tf.Tensor | null> = variables.map(() => null);
+    chosen.forEach((i, j) => (out[i] = epsilons[j] as tf.Tensor));
+    return out;
+  }
+
+  /** Whether this step takes the perturbed pass (LookSAM reuses an old direction in between). */
+  protected usesPerturbedPass(_iteration: number): boolean {
+    return true;
+  }
+
+  /** The gradient handed to the base on a step without perturbed pass (tensors may be reused). */
+  protected unperturbedUpdate(
+    _iteration: number,
+    _variables: readonly tf.Variable[],
+    gradients: readonly tf.Tensor[],
+  ): readonly tf.Tensor[] {
+    return gradients;
+  }
+
+  /** The gradient handed to the base after the perturbed pass (GSAM, WSAM, XSAM, …). */
+  protected update(context: StepContext): readonly tf.Tensor[] {
+    return context.perturbedGradients;
+  }
+
+  /** Runs after the base optimizer applied the update (WSAM's decoupled sharpness step). */
+  protected afterApply(_context: StepContext): void {}
+
+  /** A variant's serializable options, merged into `getConfig()`. */
+  protected variantConfig(): tf.serialization.ConfigDict {
+    return {};
+  }
+
+  /** A variant's scalar state (saved as `sam/scalar/<name>`). */
+  protected scalarState(): Record<string, number> {
+    return {};
+  }
+
+  protected restoreScalarState(_values: Record<string, number>): void {}
 
   // ---------------------------------------------------------------- one-call step
 
   /**
-   * `model.fit` entry point: a full SAM step on `f`. Returns the loss at the unperturbed
-   * weights (the same value a plain optimizer would report).
+   * `model.fit` entry point: a full step on `f`. Returns the loss at the unperturbed weights
+   * (the same value a plain optimizer would report).
    */
   override minimize(
     f: () => tf.Scalar,
@@ -176,13 +306,12 @@ export class SAM extends tf.Optimizer {
   }
 
   /**
-   * Custom-loop one-call step: two forward/backward passes of `lossFn`, then the base update.
+   * Custom-loop one-call step: the forward/backward passes of `lossFn` and the base update.
    * Returns the loss at w (the caller disposes it). `varList` defaults to every trainable variable.
    */
   step(lossFn: () => tf.Scalar, varList?: tf.Variable[]): tf.Scalar {
     this.releasePendingKept();
     const variables = varList ?? trainableVariables();
-    const rho = this.currentRho();
     const firstPassGuard = this.nonFinite === 'skip' ? new NonTrainableRecorder() : null;
     firstPassGuard?.start();
     let firstPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
@@ -192,42 +321,41 @@ export class SAM extends tf.Optimizer {
       firstPassGuard?.stop();
     }
     const loss = firstPass.value;
-    const gradients = gradientList(firstPass.grads, OWNER);
-    const problem = this.nonFiniteProblem(loss, gradients, 'at the current weights (first pass)');
-    if (problem !== null) {
-      disposeGradients(gradients);
-      this.handleNonFinite(problem, () => firstPassGuard?.restore());
-      return loss;
-    }
-    if (rho === 0) {
-      firstPassGuard?.discard();
-      this.applyToBase(gradients);
-      disposeGradients(gradients);
-      return loss;
-    }
-    this.perturb(gradients, rho);
-    disposeGradients(gradients);
-
-    let secondPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    const revertFirstPass = () => firstPassGuard?.restore();
     try {
-      const { result, kept } = collectKeptScalars(() => tf.variableGrads(lossFn, variables));
-      this.pendingKept.push(...kept);
-      secondPass = result;
+      const needsSecondPass = this.beginStep(
+        gradientList(firstPass.grads, this.owner),
+        loss,
+        lossFn,
+        revertFirstPass,
+      );
+      if (needsSecondPass) {
+        let secondPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
+        try {
+          secondPass = this.guardedGradients(lossFn, variables);
+        } catch (error) {
+          this.abortStep();
+          revertFirstPass();
+          throw error;
+        }
+        try {
+          this.finishStep(
+            gradientList(secondPass.grads, this.owner),
+            secondPass.value,
+            lossFn,
+            revertFirstPass,
+          );
+        } finally {
+          tf.dispose([secondPass.value, ...Object.values(secondPass.grads)]);
+        }
+      }
     } catch (error) {
-      this.abortStep();
-      firstPassGuard?.restore();
+      loss.dispose();
       throw error;
+    } finally {
+      this.inProgress = null;
+      firstPassGuard?.discard();
     }
-    const secondGradients = gradientList(secondPass.grads, OWNER);
-    this.finishStep(
-      secondGradients,
-      secondPass.value,
-      'at the perturbed weights (second pass)',
-      () => firstPassGuard?.restore(),
-    );
-    firstPassGuard?.discard();
-    secondPass.value.dispose();
-    disposeGradients(secondGradients);
     return loss;
   }
 
@@ -236,85 +364,161 @@ export class SAM extends tf.Optimizer {
   /**
    * Moves the variables named in `gradients` (the gradients at w) to w + ε and remembers w.
    * Until `secondStep`, assignments to non-trainable variables (BatchNorm statistics) are
-   * recorded and then undone. Returns false when the step is skipped (non-finite gradient).
+   * recorded and then undone. Returns whether a second pass is needed: false when the step was
+   * skipped (non-finite gradient) or completed in one pass (rho 0, LookSAM's reuse steps);
+   * `secondStep` is then a no-op.
    */
   firstStep(gradients: tf.NamedTensorMap | NamedTensor[]): boolean {
     this.releasePendingKept();
-    const list = gradientList(gradients, `${OWNER}.firstStep`);
-    if (this.inProgress !== null) {
+    if (this.inProgress !== null && !this.inProgress.complete) {
       throw new Error(
-        `${OWNER}.firstStep() was called twice without secondStep() between them; the weights are still perturbed. ` +
+        `${this.owner}.firstStep() was called twice without secondStep() between them; the weights are still perturbed. ` +
           'Call secondStep(gradientsAtPerturbedWeights) to finish the step first.',
       );
     }
-    const problem = this.nonFiniteProblem(null, list, 'at the current weights (first pass)');
-    if (problem !== null) {
-      this.handleNonFinite(problem, () => undefined);
-      this.inProgress = skippedStep();
-      return false;
+    if (this.ascentSteps > 1) {
+      throw new Error(
+        `${this.owner}: ascentSteps is ${this.ascentSteps}; multi-step ascent needs the loss function. Use step(lossFn) or minimize(lossFn).`,
+      );
     }
-    this.perturb(list, this.currentRho());
-    return true;
+    this.inProgress = null;
+    const list = gradientList(gradients, `${this.owner}.firstStep`);
+    const needsSecondPass = this.beginStep(list, null, null, () => undefined, false);
+    if (!needsSecondPass) this.inProgress = completedStep();
+    return needsSecondPass;
   }
 
   /**
    * Restores w and lets the base optimizer apply `gradients` (taken at w + ε). Returns false
-   * when the step was skipped.
+   * when nothing was applied (a skipped step, or `firstStep` already completed the step).
    */
   secondStep(gradients: tf.NamedTensorMap | NamedTensor[]): boolean {
     if (this.inProgress === null) {
       throw new Error(
-        `${OWNER}.secondStep() was called without a firstStep() before it. ` +
+        `${this.owner}.secondStep() was called without a firstStep() before it. ` +
           'Call firstStep(gradientsAtW) first, or use step(lossFn), which does both passes.',
       );
     }
-    if (this.inProgress.skipped) {
+    if (this.inProgress.complete) {
       this.inProgress = null;
       return false;
     }
-    const list = gradientList(gradients, `${OWNER}.secondStep`);
-    return this.finishStep(list, null, 'at the perturbed weights (second pass)', () => undefined);
+    const list = gradientList(gradients, `${this.owner}.secondStep`);
+    try {
+      return this.finishStep(list, null, null, () => undefined);
+    } finally {
+      this.inProgress = null;
+    }
   }
 
   /** Whether `firstStep` has perturbed the weights and `secondStep` has not yet restored them. */
   get isPerturbed(): boolean {
-    return this.inProgress !== null && !this.inProgress.skipped;
+    return this.inProgress !== null && !this.inProgress.complete;
   }
 
   // ---------------------------------------------------------------- internals of a step
 
-  private perturb(gradients: readonly VariableGradient[], rho: number): void {
-    const variables = gradients.map((g) => g.variable);
+  /**
+   * Checks the first pass, then either completes a one-pass step (returns false) or moves the
+   * weights to w_k and leaves `inProgress` set (returns true). Takes ownership of `gradients`.
+   */
+  private beginStep(
+    gradients: VariableGradient[],
+    loss: tf.Scalar | null,
+    lossFn: (() => tf.Scalar) | null,
+    revertFirstPass: () => void,
+    ownsGradients = true,
+  ): boolean {
     const grads = gradients.map((g) => g.gradient);
-    const perturbation = this.adaptive
-      ? adaptivePerturbation(
-          grads,
-          variables,
-          variables.map((v) => this.adaptiveScope === 'all' || isScaleLikeVariable(v.name)),
-          rho,
-          this.eta,
-          this.epsilon,
-        )
-      : samPerturbation(grads, rho, this.epsilon);
+    const release = () => {
+      if (ownsGradients) tf.dispose(grads);
+    };
+    const variables = gradients.map((g) => g.variable);
+    this.state?.bind(variables);
+    const problem = this.nonFiniteProblem(loss, gradients, 'at the current weights (first pass)');
+    if (problem !== null) {
+      release();
+      this.handleNonFinite(problem, revertFirstPass);
+      return false;
+    }
+    const iteration = this.iterations;
+    const rho = this.currentRho();
+    if (rho === 0 || !this.usesPerturbedPass(iteration)) {
+      const update = rho === 0 ? grads : this.unperturbedUpdate(iteration, variables, grads);
+      this.applyToBase(variables, update);
+      disposeUnlessIn(update, grads);
+      release();
+      return false;
+    }
     const originals = variables.map((v) => tf.keep(tf.clone(v)));
-    tf.tidy(() => variables.forEach((v, i) => v.assign(tf.add(v, perturbation[i] as tf.Tensor))));
-    tf.dispose(perturbation);
     const recorder = new NonTrainableRecorder();
-    recorder.start();
     this.inProgress = {
+      complete: false,
+      rho,
+      iteration,
       variables,
       originals,
-      perturbedDataIds: variables.map((v) => v.dataId),
+      perturbedDataIds: [],
       recorder,
-      skipped: false,
+      firstGradients: this.keepsFirstGradients
+        ? grads.map((g) => tf.keep(ownsGradients ? g : tf.clone(g)))
+        : null,
     };
+    let current = grads;
+    try {
+      for (let ascent = 0; ascent < this.ascentSteps; ascent++) {
+        this.moveAlong(variables, current, rho / this.ascentSteps);
+        if (current !== grads) tf.dispose(current);
+        if (ascent === this.ascentSteps - 1) break;
+        recorder.start();
+        const intermediate = this.guardedGradients(lossFn as () => tf.Scalar, variables);
+        recorder.stop();
+        intermediate.value.dispose();
+        current = variables.map((v) => intermediate.grads[v.name] ?? tf.zerosLike(v));
+      }
+    } catch (error) {
+      recorder.stop();
+      this.abortStep();
+      revertFirstPass();
+      throw error;
+    } finally {
+      if (!this.keepsFirstGradients) release();
+    }
+    this.inProgress.perturbedDataIds = variables.map((v) => v.dataId);
+    recorder.start();
+    return true;
+  }
+
+  private moveAlong(
+    variables: readonly tf.Variable[],
+    gradients: readonly tf.Tensor[],
+    rho: number,
+  ): void {
+    const epsilons = this.perturbation(variables, gradients, rho);
+    tf.tidy(() =>
+      variables.forEach((v, i) => {
+        const epsilon = epsilons[i];
+        if (epsilon != null) v.assign(tf.add(v, epsilon));
+      }),
+    );
+    tf.dispose(epsilons.filter((e): e is tf.Tensor => e !== null));
+  }
+
+  /** Gradients of `lossFn` whose kept metric scalars are freed at the next step. */
+  private guardedGradients(
+    lossFn: () => tf.Scalar,
+    variables: tf.Variable[],
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const { result, kept } = collectKeptScalars(() => tf.variableGrads(lossFn, variables));
+    this.pendingKept.push(...kept);
+    return result;
   }
 
   /** Undoes the perturbation and the recorded non-trainable assignments. */
   private abortStep(): StepInProgress | null {
     const state = this.inProgress;
     this.inProgress = null;
-    if (state === null || state.skipped) return null;
+    if (state === null || state.complete) return null;
     state.recorder.restore();
     state.variables.forEach((v, i) => {
       if (!v.isDisposed) v.assign(state.originals[i] as tf.Tensor);
@@ -326,48 +530,71 @@ export class SAM extends tf.Optimizer {
   private finishStep(
     gradients: readonly VariableGradient[],
     loss: tf.Scalar | null,
-    where: string,
+    lossFn: (() => tf.Scalar) | null,
     revertFirstPass: () => void,
   ): boolean {
-    const state = this.inProgress;
-    const changed =
-      state === null
-        ? []
-        : state.variables
-            .filter((v, i) => v.isDisposed || v.dataId !== state.perturbedDataIds[i])
-            .map((v) => v.name);
+    const state = this.inProgress as StepInProgress;
+    const changed = state.variables
+      .filter((v, i) => v.isDisposed || v.dataId !== state.perturbedDataIds[i])
+      .map((v) => v.name);
+    const perturbation = this.keepsPerturbation
+      ? tf.tidy(() => state.variables.map((v, i) => tf.sub(v, state.originals[i] as tf.Tensor)))
+      : null;
     this.abortStep();
+    const byName = new Map(gradients.map((g) => [g.variable.name, g.gradient]));
+    const perturbedGradients = state.variables.map((v) => byName.get(v.name) ?? null);
+    const release = () => tf.dispose([...(state.firstGradients ?? []), ...(perturbation ?? [])]);
     if (changed.length > 0) {
+      release();
       revertFirstPass();
       throw new Error(
-        `${OWNER}.secondStep(): ${changed.join(', ')} changed between firstStep() and secondStep(). ` +
+        `${this.owner}.secondStep(): ${changed.join(', ')} changed between firstStep() and secondStep(). ` +
           'The weights were restored to their values before firstStep() and no update was applied. ' +
           'Do not assign to or update the trainable variables between the two calls.',
       );
     }
-    const problem = this.nonFiniteProblem(loss, gradients, where);
+    const missing = state.variables.filter((_, i) => perturbedGradients[i] === null);
+    const problem =
+      missing.length > 0
+        ? `no gradient for '${missing[0]?.name}' at the perturbed weights`
+        : this.nonFiniteProblem(loss, gradients, 'at the perturbed weights (second pass)');
     if (problem !== null) {
+      release();
+      if (missing.length > 0) {
+        throw new Error(
+          `${this.owner}.secondStep(): ${problem}; pass the gradients of every variable given to firstStep().`,
+        );
+      }
       this.handleNonFinite(problem, revertFirstPass);
       return false;
     }
-    this.applyToBase(gradients);
+    const context: StepContext = {
+      iteration: state.iteration,
+      rho: state.rho,
+      variables: state.variables,
+      firstGradients: state.firstGradients,
+      perturbation,
+      perturbedGradients: perturbedGradients as tf.Tensor[],
+      lossFn,
+    };
+    try {
+      const update = this.update(context);
+      this.applyToBase(state.variables, update);
+      disposeUnlessIn(update, context.perturbedGradients);
+      this.afterApply(context);
+    } finally {
+      release();
+    }
     return true;
   }
 
-  private applyToBase(gradients: readonly VariableGradient[]): void {
+  private applyToBase(variables: readonly tf.Variable[], update: readonly tf.Tensor[]): void {
     const clipped =
-      this.clipNorm === null
-        ? null
-        : clipByGlobalNorm(
-            gradients.map((g) => g.gradient),
-            this.clipNorm,
-            this.epsilon,
-          );
+      this.clipNorm === null ? null : clipByGlobalNorm(update, this.clipNorm, this.epsilon);
     const byName = new Map<string, tf.Tensor>();
-    gradients.forEach((g, i) => {
-      if (!this.gradientOrder.has(g.variable.name))
-        this.gradientOrder.set(g.variable.name, this.gradientOrder.size);
-      byName.set(g.variable.name, clipped === null ? g.gradient : (clipped[i] as tf.Tensor));
+    variables.forEach((v, i) => {
+      if (!this.gradientOrder.has(v.name)) this.gradientOrder.set(v.name, this.gradientOrder.size);
+      byName.set(v.name, (clipped ?? update)[i] as tf.Tensor);
     });
     const ordered = [...this.gradientOrder.keys()].map((name) => ({
       name,
@@ -388,8 +615,9 @@ export class SAM extends tf.Optimizer {
     const ok = Number.isFinite(probe.dataSync()[0]);
     probe.dispose();
     if (ok) return null;
-    if (loss !== null && !Number.isFinite(loss.dataSync()[0]))
+    if (loss !== null && !Number.isFinite(loss.dataSync()[0])) {
       return `the loss ${where} is ${loss.dataSync()[0]}`;
+    }
     const bad = gradients.find((g) => {
       const p = finiteProbe([g.gradient]);
       const finite = Number.isFinite(p.dataSync()[0]);
@@ -404,7 +632,7 @@ export class SAM extends tf.Optimizer {
     revert();
     if (this.nonFinite === 'throw') {
       throw new Error(
-        `${OWNER}: non-finite values at step ${step}: ${problem}. The weights and optimizer state were left ` +
+        `${this.owner}: non-finite values at step ${step}: ${problem}. The weights and optimizer state were left ` +
           "as they were before the step. Lower the learning rate or rho, check the inputs, or pass nonFinite: 'skip' " +
           'to skip such steps.',
       );
@@ -413,13 +641,14 @@ export class SAM extends tf.Optimizer {
     this.onSkip?.({ step, reason: problem });
   }
 
-  private currentRho(): number {
+  /** ρ for the step about to run: the schedule's value when one is set. */
+  protected currentRho(): number {
     if (this.rhoSchedule === null) return this.rho;
     const rho = this.rhoSchedule({
       iteration: this.iterations,
       learningRate: this.getLearningRate(),
     });
-    return checkNumber(OWNER, 'rhoSchedule(...) result', rho, { min: 0 });
+    return checkNumber(this.owner, 'rhoSchedule(...) result', rho, { min: 0 });
   }
 
   private releasePendingKept(): void {
@@ -431,7 +660,11 @@ export class SAM extends tf.Optimizer {
 
   /** Applies gradients with the base optimizer, without any perturbation. */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    this.applyToBase(gradientList(variableGradients, OWNER));
+    const list = gradientList(variableGradients, this.owner);
+    this.applyToBase(
+      list.map((g) => g.variable),
+      list.map((g) => g.gradient),
+    );
   }
 
   getLearningRate(): number {
@@ -442,19 +675,25 @@ export class SAM extends tf.Optimizer {
     setLearningRate(this.base, learningRate);
   }
 
-  /** Frees SAM's state and the base optimizer's; restores the weights if a step is half done. */
+  /** Frees this optimizer's state and the base optimizer's; restores the weights if a step is half done. */
   override dispose(): void {
     this.abortStep();
     this.releasePendingKept();
+    this.state?.dispose();
     this.base.dispose();
     super.dispose();
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
     const baseWeights = await this.base.getWeights();
+    const scalars = { skippedSteps: this.skippedSteps, ...this.scalarState() };
     return [
       await this.saveIterations(),
-      { name: `${OWN_PREFIX}skippedSteps`, tensor: tf.scalar(this.skippedSteps, 'int32') },
+      ...Object.entries(scalars).map(([name, value]) => ({
+        name: `${SCALAR_PREFIX}${name}`,
+        tensor: tf.scalar(value, 'float32'),
+      })),
+      ...(this.state?.toNamedTensors(STATE_PREFIX) ?? []),
       ...accumulatedPowers(this.base).map((w) => ({
         name: `${OWN_PREFIX}base/${w.name}`,
         tensor: w.tensor,
@@ -466,8 +705,16 @@ export class SAM extends tf.Optimizer {
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const iteration = weightValues.find((w) => w.name === 'iter');
     if (iteration !== undefined) this.iterations_ = (await iteration.tensor.data())[0] as number;
-    const skipped = weightValues.find((w) => w.name === `${OWN_PREFIX}skippedSteps`);
-    if (skipped !== undefined) this.skippedSteps = (await skipped.tensor.data())[0] as number;
+    const scalars: Record<string, number> = {};
+    for (const w of weightValues.filter((v) => v.name.startsWith(SCALAR_PREFIX))) {
+      scalars[w.name.slice(SCALAR_PREFIX.length)] = (await w.tensor.data())[0] as number;
+    }
+    if (scalars['skippedSteps'] !== undefined) this.skippedSteps = scalars['skippedSteps'];
+    this.restoreScalarState(scalars);
+    this.state?.load(
+      weightValues.filter((w) => w.name.startsWith(STATE_PREFIX)),
+      STATE_PREFIX,
+    );
     const baseWeights = weightValues
       .filter((w) => w.name.startsWith(BASE_PREFIX))
       .map((w) => ({ name: w.name.slice(BASE_PREFIX.length), tensor: w.tensor }));
@@ -486,20 +733,25 @@ export class SAM extends tf.Optimizer {
       adaptive: this.adaptive,
       eta: this.eta,
       adaptiveScope: this.adaptiveScope,
+      ascentSteps: this.ascentSteps,
       epsilon: this.epsilon,
       clipNorm: this.clipNorm,
       nonFinite: this.nonFinite,
+      ...this.variantConfig(),
       base: serializeOptimizer(this.base) as unknown as tf.serialization.ConfigDict,
     };
   }
 
+  /** Rebuilds any SAM-family optimizer: every config key but `base` is passed as an option. */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const base = deserializeOptimizer(config['base'], OWNER);
+    const base = deserializeOptimizer(config['base'], cls.className);
     const options: Record<string, unknown> = {};
-    for (const key of OPTION_NAMES) if (config[key] != null) options[key] = config[key];
+    for (const [key, value] of Object.entries(config)) {
+      if (key !== 'base' && key !== 'customObjects' && value != null) options[key] = value;
+    }
     return new cls(base, options);
   }
 }
@@ -520,16 +772,21 @@ function trainableVariables(): tf.Variable[] {
   return Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
 }
 
-function disposeGradients(gradients: readonly VariableGradient[]): void {
-  for (const g of gradients) g.gradient.dispose();
+/** Disposes the tensors of `tensors` that are not among `keep` (hooks may pass inputs through). */
+function disposeUnlessIn(tensors: readonly tf.Tensor[], keep: readonly tf.Tensor[]): void {
+  const kept = new Set(keep);
+  for (const t of tensors) if (!kept.has(t)) t.dispose();
 }
 
-function skippedStep(): StepInProgress {
+function completedStep(): StepInProgress {
   return {
+    complete: true,
+    rho: 0,
+    iteration: 0,
     variables: [],
     originals: [],
     perturbedDataIds: [],
     recorder: new NonTrainableRecorder(),
-    skipped: true,
+    firstGradients: null,
   };
 }

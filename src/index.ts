@@ -35,3 +35,4 @@ export { learningRateScheduler, LearningRateScheduler } from './schedules/callba
 export type { SchedulerOptions } from './schedules/callback.js';
 export * as treeMath from './math/tree.js';
 export { samPerturbation, adaptivePerturbation, isScaleLikeVariable } from './math/perturbation.js';
+export * from './variants/index.js';

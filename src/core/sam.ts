@@ -580,7 +580,11 @@ export class SAM extends tf.Optimizer {
     try {
       const update = this.update(context);
       this.applyToBase(state.variables, update);
-      disposeUnlessIn(update, context.perturbedGradients);
+      disposeUnlessIn(update, [
+        ...context.perturbedGradients,
+        ...(context.firstGradients ?? []),
+        ...(context.perturbation ?? []),
+      ]);
       this.afterApply(context);
     } finally {
       release();

@@ -18,6 +18,10 @@ const REQUIRED = [
   'sam_momentum',
   'sam_adamw',
   'asam_momentum',
+  'gsam_momentum',
+  'wsam_momentum',
+  'looksam_adam',
+  'fsam_momentum',
 ];
 
 for (const backend of TEST_BACKENDS) {

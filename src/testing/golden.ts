@@ -6,6 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sam } from '../core/sam.js';
 import { AdamW } from '../optimizers/adamw.js';
+import { fsam } from '../variants/fsam.js';
+import { gsam } from '../variants/gsam.js';
+import { looksam } from '../variants/looksam.js';
+import { wsam } from '../variants/wsam.js';
 
 type Matrix = number[][];
 type Params = Record<'w1' | 'b1' | 'w2' | 'b2', number[] | Matrix>;
@@ -48,6 +52,25 @@ export type GoldenOptimizerBuilder = (goldenCase: GoldenCase, base: tf.Optimizer
 const builders = new Map<string, GoldenOptimizerBuilder>([
   ['base', (_c, base) => base],
   ['sam', (c, base) => sam(base, { rho: c.config['rho'] as number, epsilon: 1e-12 })],
+  ['gsam', (c, base) => gsam(base, { rho: num(c, 'rho'), alpha: num(c, 'alpha') })],
+  [
+    'wsam',
+    (c, base) =>
+      wsam(base, {
+        rho: num(c, 'rho'),
+        gamma: num(c, 'gamma'),
+        decouple: c.config['decouple'] as boolean,
+      }),
+  ],
+  [
+    'looksam',
+    (c, base) => looksam(base, { rho: num(c, 'rho'), k: num(c, 'k'), alpha: num(c, 'alpha') }),
+  ],
+  [
+    'fsam',
+    (c, base) =>
+      fsam(base, { rho: num(c, 'rho'), sigma: num(c, 'sigma'), lambda: num(c, 'lmbda') }),
+  ],
   [
     'asam',
     (c, base) =>
@@ -112,6 +135,16 @@ function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): n
     maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
   }
   return maxDiff / (maxRef + 1e-8);
+}
+
+function num(goldenCase: GoldenCase, key: string): number {
+  const value = goldenCase.config[key];
+  if (typeof value !== 'number') {
+    throw new Error(
+      `golden case '${goldenCase.name}': config.${key} is ${JSON.stringify(value)}; expected a number.`,
+    );
+  }
+  return value;
 }
 
 let replayCounter = 0;

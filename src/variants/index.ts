@@ -1,1 +1,11 @@
 /** The SAM family: each file states only its difference from SAM (src/core/sam.ts). */
+export { GSAM, gsam } from './gsam.js';
+export type { GsamOptions } from './gsam.js';
+export { WSAM, wsam } from './wsam.js';
+export type { WsamOptions } from './wsam.js';
+export { LookSAM, looksam } from './looksam.js';
+export type { LookSamOptions, LookSamProjection } from './looksam.js';
+export { FSAM, fsam } from './fsam.js';
+export type { FsamOptions } from './fsam.js';
+export { SAMON, samOn, NORMALIZATION_VARIABLE_PATTERN } from './sam-on.js';
+export type { SamOnOptions } from './sam-on.js';

@@ -1,0 +1,79 @@
+/**
+ * WSAM (Yue et al., KDD 2023, "Sharpness-Aware Minimization Revisited: Weighted Sharpness as a
+ * Regularization Term"): minimizes L(w) + a·(L(w + ε) − L(w)) with a = γ/(1 − γ).
+ * Coupled: the base receives (1 − a)·g + a·g_sam. Decoupled (default, the paper's Alg. 1): the base
+ * steps with g, then w ← w − lr·a·(g_sam − g).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
+import { checkBoolean, checkNumber } from '../core/validate.js';
+
+export interface WsamOptions extends SamOptions {
+  /** Weight of sharpness, in [0, 1) (default 0.9). */
+  gamma?: number;
+  /** Apply the sharpness term outside the base optimizer (default true). */
+  decouple?: boolean;
+}
+
+export class WSAM extends SAM {
+  static override get className(): string {
+    return 'WSAM';
+  }
+
+  readonly gamma: number;
+  readonly decouple: boolean;
+
+  constructor(base: tf.Optimizer, options: WsamOptions = {}) {
+    const { gamma, decouple, ...samOptions } = options;
+    super(base, samOptions);
+    this.keepsFirstGradients = true;
+    this.gamma = checkNumber('WSAM', 'gamma', gamma ?? 0.9, {
+      min: 0,
+      max: 1,
+      maxInclusive: false,
+    });
+    this.decouple = checkBoolean('WSAM', 'decouple', decouple ?? true);
+  }
+
+  /** a = γ/(1 − γ), the weight of the sharpness term. */
+  get sharpnessWeight(): number {
+    return this.gamma / (1 - this.gamma);
+  }
+
+  protected override update(context: StepContext): readonly tf.Tensor[] {
+    const g = context.firstGradients as tf.Tensor[];
+    if (this.decouple) return g;
+    const a = this.sharpnessWeight;
+    return tf.tidy(() =>
+      context.perturbedGradients.map((gSam, i) =>
+        tf.add(tf.mul(g[i] as tf.Tensor, 1 - a), tf.mul(gSam, a)),
+      ),
+    );
+  }
+
+  protected override afterApply(context: StepContext): void {
+    if (!this.decouple) return;
+    const step = this.getLearningRate() * this.sharpnessWeight;
+    const g = context.firstGradients as tf.Tensor[];
+    tf.tidy(() =>
+      context.variables.forEach((v, i) =>
+        v.assign(
+          tf.sub(
+            v,
+            tf.mul(tf.sub(context.perturbedGradients[i] as tf.Tensor, g[i] as tf.Tensor), step),
+          ),
+        ),
+      ),
+    );
+  }
+
+  protected override variantConfig(): tf.serialization.ConfigDict {
+    return { gamma: this.gamma, decouple: this.decouple };
+  }
+}
+
+tf.serialization.registerClass(WSAM);
+
+export function wsam(base: tf.Optimizer, options: WsamOptions = {}): WSAM {
+  return new WSAM(base, options);
+}

@@ -53,6 +53,32 @@ for (const backend of TEST_BACKENDS) {
   }
 }
 
+for (const backend of TEST_BACKENDS) {
+  test(`${backend}: LookSAM's two-call API completes reuse steps in firstStep`, async () => {
+    await useBackend(backend);
+    const p = quadratic();
+    const optimizer = looksam(tf.train.sgd(0.1), { rho: 0.05, k: 3, alpha: 0.7 });
+    const needed: boolean[] = [];
+    for (let t = 0; t < 5; t++) {
+      const first = tf.variableGrads(p.loss, [p.w]);
+      const perturbed = optimizer.firstStep(first.grads);
+      needed.push(perturbed);
+      const second = tf.variableGrads(p.loss, [p.w]);
+      assert.equal(optimizer.secondStep(second.grads), perturbed);
+      tf.dispose([
+        first.value,
+        second.value,
+        ...Object.values(first.grads),
+        ...Object.values(second.grads),
+      ]);
+    }
+    assert.deepEqual(needed, [true, false, false, true, false]);
+    assertClose(p.values(), reference(5, 3, 0.7, 0.05, 0.1), 1e-5);
+    optimizer.dispose();
+    p.dispose();
+  });
+}
+
 test('LookSAM validates its options', () => {
   assert.throws(
     () => looksam(tf.train.sgd(0.1), { k: 0 }),

@@ -49,7 +49,6 @@ interface WithLearningRate {
   learningRate?: number;
   setLearningRate?: (learningRate: number) => void;
   getLearningRate?: () => number;
-  setBaseLearningRate?: (learningRate: number) => void;
 }
 
 /** The learning rate of a tfjs optimizer, of AdamW, or of a wrapper's base optimizer. */
@@ -89,8 +88,21 @@ export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): 
  */
 const ACCUMULATED_POWERS = ['accBeta1', 'accBeta2'] as const;
 
+/** The optimizer that holds the state: wrappers such as WeightDecay expose theirs as `base`. */
+function innermost(optimizer: tf.Optimizer): tf.Optimizer {
+  let current = optimizer;
+  for (
+    let inner = (current as unknown as { base?: unknown }).base;
+    isOptimizer(inner);
+    inner = (current as unknown as { base?: unknown }).base
+  ) {
+    current = inner;
+  }
+  return current;
+}
+
 export function accumulatedPowers(optimizer: tf.Optimizer): NamedTensor[] {
-  const o = optimizer as unknown as Record<string, unknown>;
+  const o = innermost(optimizer) as unknown as Record<string, unknown>;
   return ACCUMULATED_POWERS.filter((key) => o[key] instanceof tf.Variable).map((key) => ({
     name: key,
     tensor: o[key] as tf.Variable,
@@ -98,7 +110,7 @@ export function accumulatedPowers(optimizer: tf.Optimizer): NamedTensor[] {
 }
 
 export function restoreAccumulatedPowers(optimizer: tf.Optimizer, saved: NamedTensor[]): void {
-  const o = optimizer as unknown as Record<string, unknown>;
+  const o = innermost(optimizer) as unknown as Record<string, unknown>;
   for (const { name, tensor } of saved) {
     const target = o[name];
     if (target instanceof tf.Variable) target.assign(tensor);

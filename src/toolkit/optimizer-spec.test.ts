@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../testing/backends.js';
+import type { SAM } from '../core/sam.js';
+import type { AdamW } from '../optimizers/adamw.js';
+import { WeightDecay } from '../optimizers/weight-decay.js';
+import { GSAM } from '../variants/gsam.js';
+import type { LookSAM } from '../variants/looksam.js';
+import {
+  buildOptimizer,
+  parseOptimizerList,
+  parseOptimizerSpec,
+  passesPerStep,
+} from './optimizer-spec.js';
+
+const common = { learningRate: 0.1, momentum: 0.9, weightDecay: 0, base: 'momentum' };
+
+test('optimizer specs parse names and options', () => {
+  assert.deepEqual(parseOptimizerSpec('gsam(alpha=0.3, adaptive=true,base=adamw)'), {
+    label: 'gsam(alpha=0.3, adaptive=true,base=adamw)',
+    name: 'gsam',
+    options: { alpha: 0.3, adaptive: true, base: 'adamw' },
+  });
+  assert.deepEqual(
+    parseOptimizerList('sgd,sam(rho=0.1,adaptive=true),looksam').map((s) => s.name),
+    ['sgd', 'sam', 'looksam'],
+  );
+  assert.throws(
+    () => parseOptimizerSpec('sma'),
+    /unknown optimizer 'sma' in 'sma'. Known: sgd, momentum/,
+  );
+  assert.throws(
+    () => parseOptimizerSpec('sam(rho)'),
+    /option 'rho' in 'sam\(rho\)' is not of the form key=value/,
+  );
+  assert.throws(() => parseOptimizerList(' , '), /no optimizer in/);
+  assert.equal(passesPerStep(parseOptimizerSpec('sam')), 2);
+  assert.equal(passesPerStep(parseOptimizerSpec('sam(ascentSteps=3)')), 4);
+  assert.equal(passesPerStep(parseOptimizerSpec('looksam(k=4)')), 1.25);
+  assert.equal(passesPerStep(parseOptimizerSpec('adamw')), 1);
+});
+
+test('optimizer specs build the right classes with shared and per-spec settings', async () => {
+  await useBackend('cpu');
+  const g = buildOptimizer(parseOptimizerSpec('gsam(alpha=0.2,rho=0.07)'), {
+    ...common,
+    rho: 0.05,
+  }) as GSAM;
+  assert.ok(Object.prototype.isPrototypeOf.call(GSAM.prototype, g));
+  assert.equal(g.alpha, 0.2);
+  assert.equal(g.rho, 0.07);
+  assert.equal(g.base.getClassName(), 'Momentum');
+  const withDecay = buildOptimizer(parseOptimizerSpec('sam(base=sgd)'), {
+    ...common,
+    weightDecay: 5e-4,
+  }) as SAM;
+  assert.ok(Object.prototype.isPrototypeOf.call(WeightDecay.prototype, withDecay.base));
+  const adamW = buildOptimizer(parseOptimizerSpec('looksam(base=adamw,k=3)'), {
+    ...common,
+    weightDecay: 0.05,
+  }) as LookSAM;
+  assert.equal((adamW.base as AdamW).weightDecay, 0.05);
+  assert.equal(adamW.k, 3);
+  assert.throws(
+    () => buildOptimizer(parseOptimizerSpec('gsam(alpah=1)'), common),
+    /gsam\(alpah=1\): GSAM: unknown option 'alpah'/,
+  );
+  assert.throws(
+    () => buildOptimizer(parseOptimizerSpec('sam(base=lion)'), common),
+    /base 'lion' is not one of sgd, momentum, adam, adamw, rmsprop/,
+  );
+  [g, withDecay, adamW].forEach((o) => o.dispose());
+});
+
+test('WeightDecay adds λ·w to the gradient, like PyTorch SGD(weight_decay)', async () => {
+  await useBackend('cpu');
+  const w = tf.variable(tf.tensor1d([2, -1]), true, 'weight_decay_test_w');
+  const optimizer = new WeightDecay(tf.train.sgd(0.1), 0.5);
+  optimizer.minimize(() => tf.sum(w) as tf.Scalar, false, [w]);
+  // g = (1, 1); g + 0.5·w = (2, 0.5); w − 0.1·(2, 0.5)
+  assert.deepEqual(
+    Array.from(w.dataSync()).map((v) => Math.round(v * 1e6) / 1e6),
+    [1.8, -1.05],
+  );
+  const copy = WeightDecay.fromConfig(
+    WeightDecay,
+    JSON.parse(JSON.stringify(optimizer.getConfig())),
+  ) as WeightDecay;
+  assert.equal(copy.weightDecay, 0.5);
+  assert.equal(copy.base.getClassName(), 'SGD');
+  assert.throws(
+    () => new WeightDecay(tf.train.sgd(0.1), -1),
+    /WeightDecay: option 'weightDecay' is -1/,
+  );
+  optimizer.dispose();
+  w.dispose();
+});

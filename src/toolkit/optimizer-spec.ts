@@ -1,0 +1,183 @@
+/**
+ * Optimizers named in text, for the CLI and configuration files: `sgd`, `momentum`, `adam`,
+ * `adamw`, `rmsprop`, and the SAM family (`sam`, `asam`, `gsam`, …), each optionally with
+ * options in parentheses: `gsam(alpha=0.3,rho=0.1)`, `looksam(k=5)`, `sam(base=adamw)`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { SAM, type SamOptions } from '../core/sam.js';
+import { adamw } from '../optimizers/adamw.js';
+import { withWeightDecay } from '../optimizers/weight-decay.js';
+import { fsam } from '../variants/fsam.js';
+import { gsam } from '../variants/gsam.js';
+import { looksam } from '../variants/looksam.js';
+import { samOn } from '../variants/sam-on.js';
+import { wsam } from '../variants/wsam.js';
+
+export type OptionValue = number | boolean | string;
+
+export interface OptimizerSpec {
+  /** As written, e.g. `gsam(alpha=0.3)`; used as the run's label. */
+  label: string;
+  name: string;
+  options: Record<string, OptionValue>;
+}
+
+/** Hyperparameters shared by every optimizer of a run (CLI flags); a spec's options override them. */
+export interface CommonHyperparameters {
+  learningRate: number;
+  momentum: number;
+  weightDecay: number;
+  /** Base optimizer of the SAM family: 'momentum' (default), 'sgd', 'adam', 'adamw', 'rmsprop'. */
+  base: string;
+  rho?: number;
+}
+
+const BASES = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
+
+type FamilyFactory = (base: tf.Optimizer, options: SamOptions & Record<string, unknown>) => SAM;
+
+const FAMILY: Record<
+  string,
+  { factory: FamilyFactory; passes: (o: Record<string, OptionValue>) => number }
+> = {
+  sam: { factory: (b, o) => new SAM(b, o), passes: (o) => 1 + Number(o['ascentSteps'] ?? 1) },
+  asam: {
+    factory: (b, o) => new SAM(b, { ...o, adaptive: true }),
+    passes: (o) => 1 + Number(o['ascentSteps'] ?? 1),
+  },
+  gsam: { factory: gsam as FamilyFactory, passes: () => 2 },
+  wsam: { factory: wsam as FamilyFactory, passes: () => 2 },
+  looksam: { factory: looksam as FamilyFactory, passes: (o) => 1 + 1 / Number(o['k'] ?? 5) },
+  fsam: { factory: fsam as FamilyFactory, passes: () => 2 },
+  samon: { factory: samOn as FamilyFactory, passes: () => 2 },
+};
+
+/** Lets variants living outside this module (MSAM, XSAM, ESAM, …) join the text interface. */
+export function registerFamilyMember(
+  name: string,
+  factory: FamilyFactory,
+  passes: (options: Record<string, OptionValue>) => number,
+): void {
+  FAMILY[name] = { factory, passes };
+}
+
+export function knownOptimizerNames(): string[] {
+  return [...BASES, ...Object.keys(FAMILY)];
+}
+
+function parseValue(text: string): OptionValue {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  const number = Number(text);
+  return text.trim() !== '' && Number.isFinite(number) ? number : text;
+}
+
+/** Parses `name` or `name(key=value,…)`. */
+export function parseOptimizerSpec(text: string): OptimizerSpec {
+  const match = /^\s*([a-z][a-z0-9-]*)\s*(?:\((.*)\))?\s*$/i.exec(text);
+  if (match === null) {
+    throw new Error(
+      `optimizer '${text}' is not of the form name or name(key=value,...), e.g. gsam(alpha=0.3).`,
+    );
+  }
+  const name = (match[1] as string).toLowerCase();
+  if (!knownOptimizerNames().includes(name)) {
+    throw new Error(
+      `unknown optimizer '${name}' in '${text}'. Known: ${knownOptimizerNames().join(', ')}.`,
+    );
+  }
+  const options: Record<string, OptionValue> = {};
+  for (const pair of (match[2] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key, value, ...extra] = pair.split('=');
+    if (key === undefined || value === undefined || extra.length > 0 || key.trim() === '') {
+      throw new Error(`option '${pair}' in '${text}' is not of the form key=value.`);
+    }
+    options[key.trim()] = parseValue(value.trim());
+  }
+  return { label: text.trim(), name, options };
+}
+
+/** Splits `sgd,sam(rho=0.1,adaptive=true),gsam` at the top-level commas. */
+export function parseOptimizerList(text: string): OptimizerSpec[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of text) {
+    if (char === '(') depth += 1;
+    if (char === ')') depth -= 1;
+    if (char === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  parts.push(current);
+  const specs = parts
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map(parseOptimizerSpec);
+  if (specs.length === 0) throw new Error(`no optimizer in '${text}'; e.g. --optimizers sgd,sam.`);
+  return specs;
+}
+
+function number(spec: OptimizerSpec, key: string, fallback: number): number {
+  const value = spec.options[key] ?? fallback;
+  if (typeof value !== 'number')
+    throw new Error(`${spec.label}: option ${key} is '${value}'; expected a number.`);
+  return value;
+}
+
+function buildBase(name: string, spec: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
+  const lr = number(spec, 'lr', common.learningRate);
+  const weightDecay = number(spec, 'weightDecay', common.weightDecay);
+  const decayed = (optimizer: tf.Optimizer) =>
+    weightDecay > 0 ? withWeightDecay(optimizer, weightDecay) : optimizer;
+  switch (name) {
+    case 'sgd':
+      return decayed(tf.train.sgd(lr));
+    case 'momentum':
+      return decayed(
+        tf.train.momentum(
+          lr,
+          number(spec, 'momentum', common.momentum),
+          spec.options['nesterov'] === true,
+        ),
+      );
+    case 'adam':
+      return decayed(tf.train.adam(lr));
+    case 'adamw':
+      return adamw({ learningRate: lr, weightDecay });
+    case 'rmsprop':
+      return decayed(tf.train.rmsprop(lr));
+    default:
+      throw new Error(`${spec.label}: base '${name}' is not one of ${BASES.join(', ')}.`);
+  }
+}
+
+const SHARED_KEYS = ['lr', 'momentum', 'weightDecay', 'base', 'nesterov'];
+
+/** Builds the optimizer a spec names, with the run's shared hyperparameters. */
+export function buildOptimizer(spec: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
+  const member = FAMILY[spec.name];
+  if (member === undefined) return buildBase(spec.name, spec, common);
+  const baseName = String(spec.options['base'] ?? common.base);
+  const base = buildBase(baseName, spec, common);
+  const options: Record<string, unknown> = {};
+  if (common.rho !== undefined) options['rho'] = common.rho;
+  for (const [key, value] of Object.entries(spec.options))
+    if (!SHARED_KEYS.includes(key)) options[key] = value;
+  try {
+    return member.factory(base, options as SamOptions & Record<string, unknown>);
+  } catch (error) {
+    base.dispose();
+    throw new Error(`${spec.label}: ${(error as Error).message}`);
+  }
+}
+
+/** Forward/backward passes per step relative to a plain optimizer (for equal-compute budgets). */
+export function passesPerStep(spec: OptimizerSpec): number {
+  const member = FAMILY[spec.name];
+  return member === undefined ? 1 : member.passes(spec.options);
+}

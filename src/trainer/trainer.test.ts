@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { useBackend } from '../testing/backends.js';
+import { loadBundledFashionMnist } from '../data/bundled.js';
+import { subsetDataset } from '../data/dataset.js';
+import { sam } from '../core/sam.js';
+import { cosineSchedule } from '../schedules/learning-rate.js';
+import { train, type TrainerOptions } from './trainer.js';
+
+function smallModel(): tfl.LayersModel {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+      tfl.layers.dense({
+        units: 32,
+        activation: 'relu',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tfl.layers.dense({
+        units: 10,
+        activation: 'softmax',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+      }),
+    ],
+  });
+}
+
+const weights = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+test('the trainer learns, evaluates, and a run stopped mid-epoch resumes bit-identically', async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 600 }, (_, i) => i),
+  );
+  const testSet = subsetDataset(
+    bundled.test,
+    Int32Array.from({ length: 200 }, (_, i) => i),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-trainer-'));
+  try {
+    const options: TrainerOptions = {
+      data: { train: trainSet, test: testSet },
+      buildModel: smallModel,
+      buildOptimizer: () => sam(tf.train.momentum(0.05, 0.9), { rho: 0.05 }),
+      epochs: 3,
+      batchSize: 50,
+      seed: 7,
+      learningRate: cosineSchedule({ initial: 0.05, totalSteps: 36 }),
+      labelSmoothing: 0.1,
+      augment: { padding: 2, flip: true },
+    };
+    const full = await train(options);
+    assert.equal(full.completed, true);
+    assert.equal(full.steps, 36);
+    assert.equal(full.history.length, 3);
+    const last = full.history.at(-1)!;
+    assert.ok(
+      (last.testAccuracy as number) > 0.3,
+      `test accuracy ${last.testAccuracy} is not well above chance (0.1)`,
+    );
+    assert.ok(last.trainLoss < full.history[0]!.trainLoss, 'training loss decreases');
+    assert.equal(
+      last.learningRate,
+      cosineSchedule({ initial: 0.05, totalSteps: 36 })(35),
+      'rate of the last step',
+    );
+
+    let steps = 0;
+    const stopped = await train({
+      ...options,
+      checkpointDir: dir,
+      shouldStop: () => ++steps === 17,
+    });
+    assert.equal(stopped.completed, false);
+    assert.equal(stopped.steps, 17);
+    stopped.model.dispose();
+    const resumed = await train({ ...options, checkpointDir: dir, resume: true });
+    assert.equal(resumed.completed, true);
+    assert.deepEqual(weights(resumed.model), weights(full.model));
+    assert.deepEqual(
+      resumed.history.map((r) => [r.trainLoss, r.testAccuracy]),
+      full.history.map((r) => [r.trainLoss, r.testAccuracy]),
+    );
+    for (const m of [full.model, resumed.model]) {
+      (m.optimizer as tf.Optimizer).dispose();
+      m.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { SAM, sam } from './sam.js';
 import { AdamW } from '../optimizers/adamw.js';
+import { saveAndReload } from '../testing/layers.js';
 
 function denseModel(seed: number, withBatchNorm = false): tfl.LayersModel {
   const model = tfl.sequential();
@@ -237,17 +238,9 @@ for (const backend of TEST_BACKENDS) {
       await reference.fit(x, y, { epochs: 8, batchSize: 8, shuffle: false, verbose: 0 });
       await interrupted.fit(x, y, { epochs: 5, batchSize: 8, shuffle: false, verbose: 0 });
 
-      let saved: tf.io.ModelArtifacts | undefined;
-      await interrupted.save(
-        tf.io.withSaveHandler(async (artifacts) => {
-          saved = artifacts;
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }),
-        { includeOptimizer: true },
-      );
+      const resumed = await saveAndReload(interrupted);
       (interrupted.optimizer as SAM).dispose();
       interrupted.dispose();
-      const resumed = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
       assert.ok(
         resumed.optimizer instanceof SAM &&
           Object.getPrototypeOf(resumed.optimizer) === SAM.prototype,

@@ -12,6 +12,7 @@ import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import type { SAM } from '../core/sam.js';
 import { sam } from '../core/sam.js';
 import { AdamW } from '../optimizers/adamw.js';
+import { saveAndReload } from '../testing/layers.js';
 import { fsam } from './fsam.js';
 import { gsam } from './gsam.js';
 import { looksam } from './looksam.js';
@@ -65,18 +66,6 @@ const values = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.da
 const movingStatistics = (m: tfl.LayersModel) =>
   m.layers[1]!.nonTrainableWeights.map((w) => Array.from(w.read().dataSync()));
 
-async function saveWithOptimizer(m: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await m.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-    { includeOptimizer: true },
-  );
-  return saved as tf.io.ModelArtifacts;
-}
-
 for (const backend of TEST_BACKENDS) {
   for (const [name, make] of FAMILY) {
     test(`${backend}: ${name} under fit — BatchNorm frozen, no leaks, bit-identical resume`, async () => {
@@ -108,8 +97,7 @@ for (const backend of TEST_BACKENDS) {
       compileWith(interrupted, make());
       await reference.fit(x, y, { epochs: 6, batchSize: 8, shuffle: false, verbose: 0 });
       await interrupted.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
-      const artifacts = await saveWithOptimizer(interrupted);
-      const resumed = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+      const resumed = await saveAndReload(interrupted);
       const restoredOptimizer = resumed.optimizer as SAM;
       assert.equal(restoredOptimizer.getClassName(), (reference.optimizer as SAM).getClassName());
       assert.deepEqual(

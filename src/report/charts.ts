@@ -1,0 +1,139 @@
+/** Vega-Lite specifications of the report's plots, from plain result records. */
+import type { TopLevelSpec } from 'vega-lite';
+
+export interface CurvePoint {
+  optimizer: string;
+  seed: number;
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  validationAccuracy: number | null;
+  testAccuracy: number | null;
+}
+
+const WIDTH = 420;
+const HEIGHT = 260;
+
+/** Accuracy per epoch and optimizer (mean over seeds, band = min..max), train dashed. */
+export function learningCurves(
+  points: readonly CurvePoint[],
+  metric: 'testAccuracy' | 'validationAccuracy',
+): TopLevelSpec {
+  const long = points.flatMap((p) => [
+    {
+      optimizer: p.optimizer,
+      seed: p.seed,
+      epoch: p.epoch,
+      split: 'train',
+      accuracy: p.trainAccuracy,
+    },
+    ...(p[metric] === null
+      ? []
+      : [
+          {
+            optimizer: p.optimizer,
+            seed: p.seed,
+            epoch: p.epoch,
+            split: metric === 'testAccuracy' ? 'test' : 'validation',
+            accuracy: p[metric],
+          },
+        ]),
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: long },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      color: { field: 'optimizer', type: 'nominal' },
+    },
+    layer: [
+      {
+        mark: { type: 'errorband', extent: 'ci', opacity: 0.15 },
+        encoding: {
+          y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
+          detail: { field: 'split' },
+        },
+      },
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative' },
+          strokeDash: { field: 'split', type: 'nominal', title: 'split' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** Train accuracy minus test accuracy per epoch: the generalization gap. */
+export function generalizationGap(points: readonly CurvePoint[]): TopLevelSpec {
+  const values = points
+    .filter((p) => p.testAccuracy !== null)
+    .map((p) => ({
+      optimizer: p.optimizer,
+      seed: p.seed,
+      epoch: p.epoch,
+      gap: p.trainAccuracy - (p.testAccuracy as number),
+    }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' },
+      y: { aggregate: 'mean', field: 'gap', type: 'quantitative', title: 'train − test accuracy' },
+      color: { field: 'optimizer', type: 'nominal' },
+    },
+  } as TopLevelSpec;
+}
+
+/** Milliseconds per optimizer step, one bar per optimizer. */
+export function stepTimes(
+  rows: ReadonlyArray<{ optimizer: string; msPerStep: number }>,
+): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: Math.max(60, 28 * rows.length),
+    data: { values: rows },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'optimizer', type: 'nominal', sort: null, title: null },
+      x: { field: 'msPerStep', type: 'quantitative', title: 'ms per step' },
+      color: { field: 'optimizer', type: 'nominal', legend: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** Validation accuracy against ρ (log scale), one line per learning rate. */
+export function accuracyVsRho(
+  rows: ReadonlyArray<{ rho: number; learningRate: number; validationAccuracy: number }>,
+): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows.map((r) => ({ ...r, lr: String(r.learningRate) })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: {
+        field: 'rho',
+        type: 'quantitative',
+        scale: { type: 'symlog', constant: 0.01 },
+        title: 'ρ',
+      },
+      y: {
+        aggregate: 'mean',
+        field: 'validationAccuracy',
+        type: 'quantitative',
+        title: 'validation accuracy',
+        scale: { zero: false },
+      },
+      color: { field: 'lr', type: 'nominal', title: 'learning rate' },
+    },
+  } as TopLevelSpec;
+}

@@ -1,0 +1,85 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { checkInteger, checkKnownOptions, checkSeed, ModelOptionError } from './options.js';
+import { SeededInitializers } from './seeds.js';
+import { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
+
+export interface TransformerClassifierOptions {
+  /** Token ids must lie in [0, vocabSize). */
+  vocabSize?: number;
+  /** Fixed sequence length of the input (the position table has this many rows). */
+  seqLength?: number;
+  /** Model width; must be divisible by `heads`. */
+  dModel?: number;
+  heads?: number;
+  /** Number of encoder blocks. */
+  blocks?: number;
+  /** Hidden width of each block's feed-forward network. */
+  ffDim?: number;
+  classes?: number;
+  /** Seed for deterministic initialization. */
+  seed?: number;
+}
+
+const TRANSFORMER_OPTION_NAMES = [
+  'vocabSize',
+  'seqLength',
+  'dModel',
+  'heads',
+  'blocks',
+  'ffDim',
+  'classes',
+  'seed',
+] as const;
+
+/**
+ * Transformer-encoder sequence classifier (Vaswani et al. 2017, post-LN encoder blocks): token
+ * embedding + learned position embedding, then `blocks` × [x = LN(x + MHSA(x)); x = LN(x + FFN(x))]
+ * with FFN = dense(ffDim, relu) → dense(dModel), then mean pooling over positions and a dense
+ * softmax. Input: [batch, seqLength] token ids (any numeric dtype; cast to int32 by the embedding).
+ */
+export function transformerClassifier(options: TransformerClassifierOptions = {}): tfl.LayersModel {
+  const model = 'transformerClassifier';
+  checkKnownOptions(model, options, TRANSFORMER_OPTION_NAMES);
+  const vocabSize = checkInteger(model, 'vocabSize', options.vocabSize ?? 10000, 2);
+  const seqLength = checkInteger(model, 'seqLength', options.seqLength ?? 128, 1);
+  const dModel = checkInteger(model, 'dModel', options.dModel ?? 128, 1);
+  const heads = checkInteger(model, 'heads', options.heads ?? 4, 1);
+  const blocks = checkInteger(model, 'blocks', options.blocks ?? 2, 1);
+  const ffDim = checkInteger(model, 'ffDim', options.ffDim ?? 256, 1);
+  const classes = checkInteger(model, 'classes', options.classes ?? 2, 2);
+  if (dModel % heads !== 0) {
+    throw new ModelOptionError(
+      `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
+    );
+  }
+  const init = new SeededInitializers(checkSeed(model, options.seed));
+
+  const input = tfl.input({ shape: [seqLength] });
+  let x = tfl.layers
+    .embedding({
+      inputDim: vocabSize,
+      outputDim: dModel,
+      embeddingsInitializer: init.embeddingUniform(),
+    })
+    .apply(input) as SymbolicTensor;
+  x = new PositionEmbedding({ seed: init.nextSeed() ?? null }).apply(x) as SymbolicTensor;
+  for (let block = 0; block < blocks; block++) {
+    const attended = new MultiHeadSelfAttention({ heads, seed: init.nextSeed() ?? null }).apply(x);
+    x = tfl.layers.add().apply([x, attended as SymbolicTensor]) as SymbolicTensor;
+    x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
+    let fed = tfl.layers
+      .dense({ units: ffDim, activation: 'relu', kernelInitializer: init.glorotUniform() })
+      .apply(x) as SymbolicTensor;
+    fed = tfl.layers
+      .dense({ units: dModel, kernelInitializer: init.glorotUniform() })
+      .apply(fed) as SymbolicTensor;
+    x = tfl.layers.add().apply([x, fed]) as SymbolicTensor;
+    x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
+  }
+  x = tfl.layers.globalAveragePooling1d().apply(x) as SymbolicTensor;
+  const output = tfl.layers
+    .dense({ units: classes, activation: 'softmax', kernelInitializer: init.glorotUniform() })
+    .apply(x) as SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output, name: 'transformer_classifier' });
+}

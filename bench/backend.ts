@@ -1,0 +1,215 @@
+/**
+ * Milliseconds per SGD train step (`model.trainOnBatch`) on the cpu, wasm (with the training
+ * kernels of src/backend/wasm-kernels) and stock wasm backends.
+ *   npm run bench:backend -- --model mlp --backend wasm --steps 5 [--warmup 1] [--json]
+ */
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel } from '../src/models/index.js';
+import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.js';
+
+const BENCH_MODELS = ['mlp', 'cnn', 'resnet20', 'transformer'] as const;
+const BENCH_BACKENDS = ['wasm', 'wasm-stock', 'cpu'] as const;
+type BenchModel = (typeof BENCH_MODELS)[number];
+type BenchBackend = (typeof BENCH_BACKENDS)[number];
+
+interface Workload {
+  batch: number;
+  build: () => tfl.LayersModel;
+  inputs: () => tf.Tensor;
+  classes: number;
+}
+
+const WORKLOADS: Record<BenchModel, Workload> = {
+  mlp: {
+    batch: 256,
+    classes: 10,
+    build: () =>
+      buildModel('mlp', { inputShape: [784], hidden: [1024, 1024], classes: 10, seed: 1 }),
+    inputs: () => tf.randomUniform([256, 784], 0, 1, 'float32', 2),
+  },
+  cnn: {
+    batch: 128,
+    classes: 10,
+    build: () => buildModel('cnn', { inputShape: [28, 28, 1], classes: 10, seed: 1 }),
+    inputs: () => tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 2),
+  },
+  resnet20: {
+    batch: 128,
+    classes: 10,
+    build: () => buildModel('resnet20', { inputShape: [32, 32, 3], classes: 10, seed: 1 }),
+    inputs: () => tf.randomUniform([128, 32, 32, 3], 0, 1, 'float32', 2),
+  },
+  transformer: {
+    batch: 32,
+    classes: 10,
+    build: () =>
+      buildModel('transformer', {
+        vocabSize: 10000,
+        seqLength: 128,
+        dModel: 128,
+        blocks: 2,
+        classes: 10,
+        seed: 1,
+      }),
+    inputs: () => tf.floor(tf.randomUniform([32, 128], 0, 10000, 'float32', 2)),
+  },
+};
+
+interface Args {
+  models: BenchModel[];
+  backends: BenchBackend[];
+  steps: number;
+  warmup: number;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    models: [...BENCH_MODELS],
+    backends: [...BENCH_BACKENDS],
+    steps: 3,
+    warmup: 1,
+    json: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    const need = (): string => {
+      if (value === undefined) throw new Error(`${flag} needs a value`);
+      i++;
+      return value;
+    };
+    if (flag === '--json') args.json = true;
+    else if (flag === '--model') {
+      const v = need();
+      if (!(BENCH_MODELS as readonly string[]).includes(v))
+        throw new Error(`--model '${v}' is unknown; use one of ${BENCH_MODELS.join(', ')}`);
+      args.models = [v as BenchModel];
+    } else if (flag === '--backend') {
+      const v = need();
+      if (!(BENCH_BACKENDS as readonly string[]).includes(v))
+        throw new Error(`--backend '${v}' is unknown; use one of ${BENCH_BACKENDS.join(', ')}`);
+      args.backends = [v as BenchBackend];
+    } else if (flag === '--steps' || flag === '--warmup') {
+      const v = Number(need());
+      if (!Number.isInteger(v) || v < (flag === '--steps' ? 1 : 0))
+        throw new Error(`${flag} must be a non-negative integer (steps ≥ 1), got '${value}'`);
+      if (flag === '--steps') args.steps = v;
+      else args.warmup = v;
+    } else
+      throw new Error(
+        `unknown argument '${flag}'; use --model, --backend, --steps, --warmup, --json`,
+      );
+  }
+  return args;
+}
+
+let undoKernels: (() => void) | undefined;
+
+async function activate(backend: BenchBackend): Promise<void> {
+  if (!(await tf.setBackend(backend === 'cpu' ? 'cpu' : 'wasm')))
+    throw new Error(`backend ${backend} failed`);
+  await tf.ready();
+  if (backend === 'wasm' && undoKernels === undefined) undoKernels = registerWasmTrainingKernels();
+  if (backend !== 'wasm' && undoKernels !== undefined) {
+    undoKernels();
+    undoKernels = undefined;
+  }
+}
+
+interface Result {
+  model: BenchModel;
+  backend: BenchBackend;
+  batch: number;
+  msPerStep: number | null;
+  steps: number;
+  topKernels: string;
+  error?: string;
+}
+
+async function measure(model: BenchModel, backend: BenchBackend, args: Args): Promise<Result> {
+  await activate(backend);
+  const work = WORKLOADS[model];
+  const net = work.build();
+  net.compile({ optimizer: tf.train.sgd(0.01), loss: 'sparseCategoricalCrossentropy' });
+  const x = work.inputs();
+  const y = tf.tensor1d(Array.from({ length: work.batch }, (_, i) => i % work.classes));
+  const base: Result = {
+    model,
+    backend,
+    batch: work.batch,
+    msPerStep: null,
+    steps: args.steps,
+    topKernels: '',
+  };
+  try {
+    for (let i = 0; i < args.warmup; i++) await net.trainOnBatch(x, y);
+    const start = performance.now();
+    for (let i = 0; i < args.steps; i++) await net.trainOnBatch(x, y);
+    base.msPerStep = (performance.now() - start) / args.steps;
+    const profile = await tf.profile(async () => {
+      await net.trainOnBatch(x, y);
+    });
+    const byKernel = new Map<string, number>();
+    for (const k of profile.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + ms);
+    }
+    base.topKernels = [...byKernel.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
+      .join(', ');
+  } catch (error) {
+    base.error = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  } finally {
+    tf.dispose([x, y]);
+    net.dispose();
+  }
+  return base;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const command = `npm run bench:backend -- ${process.argv.slice(2).join(' ')}`.trim();
+  if (!args.json) {
+    console.log(
+      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}`,
+    );
+    console.log(`command: ${command}`);
+    console.log(
+      `steps: ${args.steps} timed after ${args.warmup} warm-up; SGD via model.trainOnBatch`,
+    );
+  }
+  const results: Result[] = [];
+  for (const model of args.models) {
+    for (const backend of args.backends) {
+      const r = await measure(model, backend, args);
+      results.push(r);
+      if (args.json) {
+        console.log(
+          JSON.stringify({
+            model: r.model,
+            backend: r.backend,
+            batch: r.batch,
+            msPerStep: r.msPerStep,
+            steps: r.steps,
+          }),
+        );
+      } else {
+        const ms =
+          r.msPerStep === null ? `failed: ${r.error}` : `${r.msPerStep.toFixed(1)} ms/step`;
+        console.log(
+          `${model.padEnd(12)} ${backend.padEnd(11)} batch ${String(r.batch).padEnd(4)} ${ms}`,
+        );
+        if (r.topKernels) console.log(`  top kernels (ms): ${r.topKernels}`);
+      }
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,103 @@
+/** Loss and accuracy closures for a tfjs-layers model on fixed data, written HVP-safe. */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { checkBoolean, checkChoice } from '../core/validate.js';
+import type { Evaluator } from './sharpness.js';
+import type { LossFn } from './state.js';
+
+export const MODEL_LOSSES = [
+  'categoricalCrossentropy',
+  'categoricalCrossentropyFromLogits',
+  'meanSquaredError',
+] as const;
+export type ModelLoss = (typeof MODEL_LOSSES)[number];
+
+/**
+ * Cross-entropy from logits written as logSumExp(z) − ⟨y, z⟩ with primitive ops, so double
+ * backprop works (tf.losses.softmaxCrossEntropy is a customGrad op: no second derivatives).
+ */
+export function softmaxCrossEntropyFromLogits(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const logSumExp = tf.logSumExp(logits, -1);
+    return tf.mean(tf.sub(logSumExp, tf.sum(tf.mul(labels, logits), -1))) as tf.Scalar;
+  });
+}
+
+function lossOf(kind: ModelLoss, labels: tf.Tensor, output: tf.Tensor): tf.Scalar {
+  switch (kind) {
+    case 'categoricalCrossentropy':
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.add(output, 1e-7))), -1))) as tf.Scalar;
+    case 'categoricalCrossentropyFromLogits':
+      return softmaxCrossEntropyFromLogits(labels, output);
+    case 'meanSquaredError':
+      return tf.mean(tf.square(tf.sub(output, labels))) as tf.Scalar;
+  }
+}
+
+export interface ModelObjective {
+  variables: tf.Variable[];
+  lossFn: LossFn;
+  evaluate: Evaluator;
+  /** Loss closures on `parts` contiguous slices of the data (for m-sharpness). */
+  partLossFns: (parts: number) => LossFn[];
+}
+
+/** Trainable variables of a layers model, as tf.Variable (LayerVariable.read()). */
+export function modelVariables(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+export function modelObjective(
+  owner: string,
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: unknown,
+  training: unknown,
+): ModelObjective {
+  if (
+    typeof (model as { apply?: unknown })?.apply !== 'function' ||
+    !Array.isArray(model.trainableWeights)
+  ) {
+    throw new Error(`${owner}: 'model' must be a tfjs-layers LayersModel.`);
+  }
+  if (x?.shape?.[0] === undefined || y?.shape?.[0] !== x.shape[0]) {
+    throw new Error(
+      `${owner}: 'x' and 'y' must be tensors with the same number of examples (got ${x?.shape?.[0]} and ${y?.shape?.[0]}).`,
+    );
+  }
+  const kind = checkChoice(owner, 'loss', loss ?? 'categoricalCrossentropy', MODEL_LOSSES);
+  const isTraining = checkBoolean(owner, 'training', training ?? false);
+  const forward = (inputs: tf.Tensor) => model.apply(inputs, { training: isTraining }) as tf.Tensor;
+  const lossOn =
+    (inputs: tf.Tensor, labels: tf.Tensor): LossFn =>
+    () =>
+      lossOf(kind, labels, forward(inputs));
+  return {
+    variables: modelVariables(model),
+    lossFn: lossOn(x, y),
+    evaluate: () => {
+      const output = forward(x);
+      const result: { loss: tf.Scalar; accuracy?: tf.Scalar } = { loss: lossOf(kind, y, output) };
+      if (kind !== 'meanSquaredError') {
+        result.accuracy = tf.mean(
+          tf.cast(tf.equal(tf.argMax(output, -1), tf.argMax(y, -1)), 'float32'),
+        ) as tf.Scalar;
+      }
+      return result;
+    },
+    partLossFns: (parts: number) => {
+      const n = x.shape[0] as number;
+      return Array.from({ length: parts }, (_, j) => {
+        const begin = Math.floor((n * j) / parts);
+        const size = Math.floor((n * (j + 1)) / parts) - begin;
+        return () =>
+          tf.tidy(() => {
+            const xs = tf.slice(x, begin, size);
+            const ys = tf.slice(y, begin, size);
+            return lossOf(kind, ys, forward(xs));
+          });
+      });
+    },
+  };
+}

@@ -1,145 +1,185 @@
 /**
- * npm run bench:overhead [-- --backend wasm|cpu --steps 10 --out bench/results/overhead.json]
+ * npm run bench:overhead [-- --model mlp|cnn --methods "sam,asam,gsam,..." --backend wasm|cpu
+ *                           --steps 10 --out bench/results/overhead-<model>.json]
  *
- * Cost of SAM over its base optimizer on the MLP 784-1024-1024-10 at batch 256, measured with
- * `model.trainOnBatch` (the path `fit` takes): median ms per step, the ratio (two forward/backward
- * passes make 2.0 the floor), and the peak bytes a step allocates beyond the base run's peak,
- * in copies of the parameters (goal: ≤ 1).
+ * Cost of every sharpness-aware method over its base optimizer (SGD momentum 0.9) with
+ * `model.trainOnBatch` (the path `fit` takes): median ms per step and the ratio to the base,
+ * forward and backward passes per step counted by instrumentation (not assumed), and the peak
+ * memory a step allocates beyond the base run's peak, in copies of the parameters.
+ * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
+ * 28×28×1 at batch 128.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { AdamW, sam } from '../src/index.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel } from '../src/models/index.js';
+import { startBackend } from '../src/cli/setup.js';
+import {
+  buildOptimizer,
+  parseOptimizerList,
+  passesPerStep,
+} from '../src/toolkit/optimizer-spec.js';
 import { formatTable, machineInfo, median, printHeader, writeJson } from './report.js';
 
 const { values } = parseArgs({
   options: {
+    model: { type: 'string', default: 'mlp' },
+    methods: { type: 'string', default: 'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam' },
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '10' },
-    out: { type: 'string', default: 'bench/results/overhead.json' },
+    out: { type: 'string' },
   },
 });
 const steps = Number(values.steps);
 if (!Number.isInteger(steps) || steps < 1)
   throw new Error(`--steps is '${values.steps}'; expected an integer >= 1.`);
-if (!(await tf.setBackend(values.backend as string)))
-  throw new Error(`--backend '${values.backend}' could not start; use wasm or cpu.`);
-await tf.ready();
-
-const BATCH = 256;
+const SHAPES: Record<
+  string,
+  { batch: number; inputShape: [number, number, number]; model: string }
+> = {
+  mlp: { batch: 256, inputShape: [28, 28, 1], model: 'mlp' },
+  cnn: { batch: 128, inputShape: [28, 28, 1], model: 'cnn' },
+};
+const shape = SHAPES[values.model as string];
+if (shape === undefined)
+  throw new Error(
+    `--model is '${values.model}'; expected one of ${Object.keys(SHAPES).join(', ')}.`,
+  );
+const backend = await startBackend(values.backend as string);
 const machine = machineInfo();
 printHeader(
-  `SAM overhead: MLP 784-1024-1024-10, batch ${BATCH}, ${steps} timed steps after 2 warm-up steps, ${tf.getBackend()} backend`,
+  `Sharpness-aware overhead: ${values.model} at batch ${shape.batch}, ${steps} timed steps after 2 warm-up steps, ${backend} backend, base SGD momentum 0.9`,
   machine,
 );
 
-function buildModel(): tfl.LayersModel {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({
-        units: 1024,
-        inputShape: [784],
-        activation: 'relu',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
-      }),
-      tfl.layers.dense({
-        units: 1024,
-        activation: 'relu',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
-      }),
-      tfl.layers.dense({
-        units: 10,
-        activation: 'softmax',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
-      }),
-    ],
-  });
-}
-
-const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 7);
+const x = tf.randomUniform([shape.batch, ...shape.inputShape], 0, 1, 'float32', 7);
 const y = tf.tidy(() =>
   tf.cast(
-    tf.oneHot(tf.cast(tf.floor(tf.randomUniform([BATCH], 0, 10, 'float32', 8)), 'int32'), 10),
+    tf.oneHot(tf.cast(tf.floor(tf.randomUniform([shape.batch], 0, 10, 'float32', 8)), 'int32'), 10),
     'float32',
   ),
 );
+const common = { learningRate: 0.01, momentum: 0.9, weightDecay: 0, base: 'momentum' };
+
+interface Counters {
+  forward: number;
+  backward: number;
+}
+
+/** Counts loss-closure calls (forward passes) and engine.gradients calls (backward passes). */
+function instrument(optimizer: tf.Optimizer, counters: Counters): void {
+  const minimize = optimizer.minimize.bind(optimizer);
+  optimizer.minimize = (f, returnCost, varList) =>
+    minimize(
+      () => {
+        counters.forward += 1;
+        return f();
+      },
+      returnCost,
+      varList,
+    );
+  const engine = tf.engine() as unknown as { gradients: (...args: unknown[]) => unknown };
+  if (!('countingGradients' in engine)) {
+    const gradients = engine.gradients.bind(engine);
+    Object.assign(engine, {
+      countingGradients: true,
+      gradients: (...args: unknown[]) => {
+        activeCounters.backward += 1;
+        return gradients(...args);
+      },
+    });
+  }
+}
+let activeCounters: Counters = { forward: 0, backward: 0 };
 
 interface Measured {
   msPerStep: number;
   peakBytes: number;
   parameterBytes: number;
+  forwardPerStep: number;
+  backwardPerStep: number;
 }
 
 async function measure(makeOptimizer: () => tf.Optimizer): Promise<Measured> {
-  const model = buildModel();
+  const model: tfl.LayersModel = buildModel(shape!.model as never, {
+    inputShape: shape!.inputShape,
+    classes: 10,
+    seed: 1,
+  });
   const optimizer = makeOptimizer();
+  const counters: Counters = { forward: 0, backward: 0 };
+  instrument(optimizer, counters);
+  activeCounters = counters;
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   await model.trainOnBatch(x, y);
   await model.trainOnBatch(x, y);
+  counters.forward = 0;
+  counters.backward = 0;
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
     await model.trainOnBatch(x, y);
     times.push(performance.now() - start);
   }
+  const measuredPasses = { forward: counters.forward / steps, backward: counters.backward / steps };
   const profile = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
   });
   const parameterBytes = model.countParams() * 4;
   optimizer.dispose();
   model.dispose();
-  return { msPerStep: median(times), peakBytes: profile.peakBytes, parameterBytes };
+  return {
+    msPerStep: median(times),
+    peakBytes: profile.peakBytes,
+    parameterBytes,
+    forwardPerStep: measuredPasses.forward,
+    backwardPerStep: measuredPasses.backward,
+  };
 }
 
-const pairs: Array<[string, () => tf.Optimizer, () => tf.Optimizer]> = [
-  ['sgd', () => tf.train.sgd(0.01), () => sam(tf.train.sgd(0.01))],
-  ['momentum', () => tf.train.momentum(0.01, 0.9), () => sam(tf.train.momentum(0.01, 0.9))],
-  ['adamw', () => new AdamW({ learningRate: 1e-3 }), () => sam(new AdamW({ learningRate: 1e-3 }))],
-  [
-    'momentum (ASAM)',
-    () => tf.train.momentum(0.01, 0.9),
-    () => sam(tf.train.momentum(0.01, 0.9), { adaptive: true }),
-  ],
-];
-
-const results = [];
-for (const [base, makeBase, makeSam] of pairs) {
-  const plain = await measure(makeBase);
-  const wrapped = await measure(makeSam);
+const specs = parseOptimizerList(values.methods as string);
+const base = await measure(() =>
+  buildOptimizer({ label: 'momentum', name: 'momentum', options: {} }, common),
+);
+const results = [{ method: 'momentum (base)', limit: 1, ...base, ratio: 1, extraCopies: 0 }];
+for (const spec of specs) {
+  let measured: Measured;
+  try {
+    measured = await measure(() => buildOptimizer(spec, common));
+  } catch (error) {
+    console.log(`${spec.label}: not measured — ${(error as Error).message}`);
+    continue;
+  }
   results.push({
-    base,
-    backend: tf.getBackend(),
-    batch: BATCH,
-    steps,
-    baseMsPerStep: plain.msPerStep,
-    samMsPerStep: wrapped.msPerStep,
-    ratio: wrapped.msPerStep / plain.msPerStep,
-    extraPeakBytes: wrapped.peakBytes - plain.peakBytes,
-    extraPeakParameterCopies: (wrapped.peakBytes - plain.peakBytes) / plain.parameterBytes,
+    method: spec.label,
+    limit: passesPerStep(spec),
+    ...measured,
+    ratio: measured.msPerStep / base.msPerStep,
+    extraCopies: (measured.peakBytes - base.peakBytes) / base.parameterBytes,
   });
 }
 
 console.log(
   formatTable(
     results.map((r) => ({
-      base: r.base,
-      'base ms/step': r.baseMsPerStep.toFixed(1),
-      'SAM ms/step': r.samMsPerStep.toFixed(1),
-      ratio: r.ratio.toFixed(3),
-      'extra peak MB': (r.extraPeakBytes / 2 ** 20).toFixed(1),
-      'extra peak (param copies)': r.extraPeakParameterCopies.toFixed(2),
+      method: r.method,
+      'ms/step': r.msPerStep.toFixed(1),
+      'ratio to base': r.ratio.toFixed(3),
+      'limit (passes)': r.limit.toFixed(2),
+      'within 5% of limit': r.ratio <= r.limit * 1.05 ? 'yes' : 'no',
+      'fwd/step': r.forwardPerStep.toFixed(2),
+      'bwd/step': r.backwardPerStep.toFixed(2),
+      'extra peak (param copies)': r.extraCopies.toFixed(2),
     })),
   ),
 );
-console.log(
-  '\nLimits: ratio 2.0 (two forward/backward passes), goal <= 2.05; extra peak memory goal <= 1 parameter copy.',
-);
-writeJson(values.out as string, {
+writeJson(values.out ?? `bench/results/overhead-${values.model}.json`, {
   benchmark: 'overhead',
   machine,
-  model: 'mlp-784-1024-1024-10',
+  backend,
+  model: values.model,
+  batch: shape.batch,
+  steps,
   results,
 });
 tf.dispose([x, y]);

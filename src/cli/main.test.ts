@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildProgram } from './main.js';
+import type { ResultsFile } from './results.js';
+
+async function run(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
+  try {
+    await buildProgram()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+      .parseAsync(['node', 'tfjs-sam', ...args]);
+  } finally {
+    console.log = log;
+  }
+  return lines.join('\n');
+}
+
+test('compare on the bundled data writes results.json, report.html and plots', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-'));
+  try {
+    const printed = await run([
+      'compare',
+      '--optimizers',
+      'sgd,sam(rho=0.1)',
+      '--epochs',
+      '1',
+      '--seeds',
+      '1,2',
+      '--model',
+      'mlp',
+      '--train-subset',
+      '300',
+      '--validation',
+      '0.2',
+      '--batch-size',
+      '50',
+      '--backend',
+      'cpu',
+      '--no-progress',
+      '--out',
+      out,
+      '--budget',
+      'equal-compute',
+    ]);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsFile;
+    assert.equal(results.kind, 'compare');
+    assert.equal(results.budget, 'equal-compute');
+    assert.deepEqual(
+      results.optimizers.map((o) => [o.label, o.epochs, o.passesPerStep, o.runs.length]),
+      [
+        ['sgd', 2, 1, 2],
+        ['sam(rho=0.1)', 1, 2, 2],
+      ],
+    );
+    for (const optimizer of results.optimizers) {
+      for (const runSummary of optimizer.runs) {
+        assert.equal(runSummary.completed, true);
+        assert.ok(
+          runSummary.final !== null &&
+            runSummary.final.testAccuracy !== null &&
+            runSummary.final.validationAccuracy !== null,
+        );
+      }
+      assert.ok(
+        optimizer.std.testAccuracy !== undefined && optimizer.mean.testAccuracy !== undefined,
+      );
+    }
+    assert.match(results.data, /fashion-mnist-mini: 240 training samples, 60 validation, 500 test/);
+    assert.match(printed, /sam\(rho=0\.1\)\s+1\s+2\.00/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'report embeds the plots');
+    for (const plot of [
+      'test-accuracy',
+      'validation-accuracy',
+      'generalization-gap',
+      'step-time',
+    ]) {
+      assert.ok(
+        existsSync(join(out, 'plots', `${plot}.png`)) &&
+          existsSync(join(out, 'plots', `${plot}.svg`)),
+        plot,
+      );
+    }
+    const rerendered = await run(['report', out]);
+    assert.match(rerendered, /report\.html/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

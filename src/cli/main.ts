@@ -1,0 +1,459 @@
+#!/usr/bin/env node
+/**
+ * tfjs-sam — train and compare sharpness-aware optimizers on real data.
+ *   tfjs-sam compare --optimizers sgd,sam --epochs 1 --seeds 1 --out runs/quick
+ *   tfjs-sam train --optimizer "gsam(alpha=0.3)" --dataset fashion-mnist --model cnn
+ *   tfjs-sam sweep --optimizer sam --rho 0.01,0.05,0.1,0.2 --validation 0.1
+ *   tfjs-sam report runs/quick
+ */
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { AugmentOptions } from '../data/augment.js';
+import {
+  buildOptimizer,
+  knownOptimizerNames,
+  parseOptimizerList,
+  parseOptimizerSpec,
+  passesPerStep,
+  type CommonHyperparameters,
+  type OptimizerSpec,
+} from '../toolkit/optimizer-spec.js';
+import {
+  aggregate,
+  printSummary,
+  readResults,
+  renderReport,
+  writeResults,
+  type OptimizerResult,
+  type ResultsFile,
+} from './results.js';
+import { folderName, runOne, wasInterrupted, type RunSpec } from './run.js';
+import {
+  BACKENDS,
+  DATASETS,
+  modelBuilder,
+  prepareData,
+  startBackend,
+  type DatasetName,
+  type PreparedData,
+} from './setup.js';
+
+interface CommonFlags {
+  dataset: DatasetName;
+  dataDir?: string;
+  trainSubset?: number;
+  labelNoise: number;
+  validation: number;
+  model: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  base: string;
+  rho?: number;
+  schedule: 'constant' | 'cosine' | 'step';
+  warmupEpochs: number;
+  labelSmoothing: number;
+  augment?: string;
+  backend: string;
+  out?: string;
+  resume: boolean;
+  progress: boolean;
+}
+
+function numberIn(name: string, min: number, max = Infinity, integer = false) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
+      const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+      throw new InvalidArgumentError(
+        `${name} is '${text}'; expected ${integer ? 'an integer' : 'a number'} ${range}.`,
+      );
+    }
+    return value;
+  };
+}
+
+function numberList(name: string, min: number, integer = false) {
+  return (text: string): number[] =>
+    text.split(',').map((part) => numberIn(name, min, Infinity, integer)(part.trim()));
+}
+
+function parseAugment(text: string | undefined): AugmentOptions | null {
+  if (text === undefined || text === 'none') return null;
+  const options: AugmentOptions = {};
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const [name, value] = part.split('=');
+    if (name === 'crop')
+      options.padding = value === undefined ? 4 : numberIn('--augment crop', 1, 64, true)(value);
+    else if (name === 'flip') options.flip = true;
+    else if (name === 'cutout')
+      options.cutout = value === undefined ? 8 : numberIn('--augment cutout', 1, 64, true)(value);
+    else
+      throw new InvalidArgumentError(
+        `--augment part '${part}' is not one of crop[=pad], flip, cutout[=size], none.`,
+      );
+  }
+  return options;
+}
+
+function addCommonOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--dataset <name>', 'data set')
+        .choices([...DATASETS])
+        .default('fashion-mnist-mini'),
+    )
+    .option(
+      '--data-dir <dir>',
+      'folder of the data set files (Fashion-MNIST: found automatically after apt-get install dataset-fashion-mnist)',
+    )
+    .option(
+      '--train-subset <n>',
+      'train on this many samples (class-balanced, seeded)',
+      numberIn('--train-subset', 10, Infinity, true),
+    )
+    .option(
+      '--label-noise <fraction>',
+      'fraction of training labels flipped to another class (test labels stay clean)',
+      numberIn('--label-noise', 0, 0.99),
+      0,
+    )
+    .option(
+      '--validation <fraction>',
+      'fraction of the training set held out for validation',
+      numberIn('--validation', 0, 0.9),
+      0,
+    )
+    .option('--model <name>', 'mlp, cnn, resnet20, wrn, lstm, transformer', 'cnn')
+    .option('--epochs <n>', 'epochs', numberIn('--epochs', 1, Infinity, true), 1)
+    .option('--batch-size <n>', 'batch size', numberIn('--batch-size', 1, Infinity, true), 128)
+    .option('--lr <rate>', 'peak learning rate', numberIn('--lr', 0), 0.05)
+    .option('--momentum <m>', 'momentum of the momentum base', numberIn('--momentum', 0, 1), 0.9)
+    .option(
+      '--weight-decay <wd>',
+      'weight decay (coupled L2 for sgd/momentum/adam, decoupled for adamw)',
+      numberIn('--weight-decay', 0),
+      5e-4,
+    )
+    .addOption(
+      new Option('--base <name>', 'base optimizer of the SAM family')
+        .choices(['momentum', 'sgd', 'adam', 'adamw', 'rmsprop'])
+        .default('momentum'),
+    )
+    .option(
+      '--rho <rho>',
+      'neighbourhood radius for the SAM family (each method has its own default)',
+      numberIn('--rho', 0),
+    )
+    .addOption(
+      new Option('--schedule <kind>', 'learning-rate schedule')
+        .choices(['cosine', 'constant', 'step'])
+        .default('cosine'),
+    )
+    .option(
+      '--warmup-epochs <n>',
+      'linear warm-up epochs',
+      numberIn('--warmup-epochs', 0, Infinity, true),
+      0,
+    )
+    .option('--label-smoothing <eps>', 'label smoothing', numberIn('--label-smoothing', 0, 0.99), 0)
+    .option('--augment <list>', 'crop[=pad],flip,cutout[=size] or none')
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('wasm'),
+    )
+    .option('--out <dir>', 'output folder (default runs/<command>-<time>)')
+    .option('--resume', 'continue the runs in --out from their checkpoints', false)
+    .option('--no-progress', 'no progress bar or per-epoch lines');
+}
+
+function commandLine(): string {
+  return ['tfjs-sam', ...process.argv.slice(2)]
+    .map((a) => (/[\s()]/.test(a) ? `'${a}'` : a))
+    .join(' ');
+}
+
+function machine(): string {
+  const cores = cpus();
+  return `${cores.length} × ${cores[0]?.model.trim() ?? 'cpu'}, node ${process.version}`;
+}
+
+function hyperparameters(flags: CommonFlags): CommonHyperparameters {
+  return {
+    learningRate: flags.lr,
+    momentum: flags.momentum,
+    weightDecay: flags.weightDecay,
+    base: flags.base,
+    ...(flags.rho === undefined ? {} : { rho: flags.rho }),
+  };
+}
+
+function outDir(flags: CommonFlags, kind: string): string {
+  const dir =
+    flags.out ?? join('runs', `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function setup(
+  flags: CommonFlags,
+  seed: number,
+): Promise<{ backend: string; data: PreparedData }> {
+  const backend = await startBackend(flags.backend);
+  const data = await prepareData({
+    dataset: flags.dataset,
+    ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+    ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
+    labelNoise: flags.labelNoise,
+    validation: flags.validation,
+    seed,
+  });
+  console.log(`${data.description}; model ${flags.model}; ${backend} backend`);
+  return { backend, data };
+}
+
+/** Trains every (optimizer, seed) pair; returns one aggregated result per optimizer. */
+async function runMatrix(
+  flags: CommonFlags,
+  out: string,
+  data: PreparedData,
+  specs: Array<{
+    spec: OptimizerSpec;
+    common: CommonHyperparameters;
+    epochs: number;
+    extra?: Partial<OptimizerResult>;
+  }>,
+  seeds: number[],
+): Promise<OptimizerResult[]> {
+  const results: OptimizerResult[] = [];
+  for (const { spec, common, epochs, extra } of specs) {
+    const runs = [];
+    for (const seed of seeds) {
+      const run: RunSpec = {
+        label: spec.label,
+        seed,
+        epochs,
+        batchSize: flags.batchSize,
+        learningRate: common.learningRate,
+        schedule: flags.schedule,
+        warmupEpochs: flags.warmupEpochs,
+        labelSmoothing: flags.labelSmoothing,
+        augment: parseAugment(flags.augment),
+        dir: join(out, 'runs', folderName(spec.label, seed)),
+        resume: flags.resume,
+        progress: flags.progress,
+      };
+      runs.push(
+        await runOne(run, data, modelBuilder(flags.model, data, seed), () =>
+          buildOptimizer(spec, common),
+        ),
+      );
+      if (wasInterrupted())
+        return [
+          ...results,
+          { ...aggregate(spec.label, passesPerStep(spec), epochs, runs), ...extra },
+        ];
+    }
+    results.push({ ...aggregate(spec.label, passesPerStep(spec), epochs, runs), ...extra });
+  }
+  return results;
+}
+
+async function finish(out: string, results: ResultsFile): Promise<void> {
+  writeResults(out, results);
+  printSummary(results);
+  const report = await renderReport(out, results);
+  console.log(`\nwrote ${join(out, 'results.json')} and ${report}`);
+  if (wasInterrupted()) {
+    console.log(
+      `interrupted: checkpoints are in ${out}/runs; continue with the same command plus --resume --out ${out}`,
+    );
+    process.exitCode = 130;
+  }
+}
+
+function baseResults(
+  kind: 'compare' | 'sweep',
+  flags: CommonFlags,
+  backend: string,
+  data: PreparedData,
+): Omit<ResultsFile, 'optimizers'> {
+  return {
+    kind,
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: machine(),
+    backend,
+    data: data.description,
+    model: flags.model,
+    settings: {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      momentum: flags.momentum,
+      weightDecay: flags.weightDecay,
+      base: flags.base,
+      rho: flags.rho ?? 'method default',
+      schedule: flags.schedule,
+      warmupEpochs: flags.warmupEpochs,
+      labelSmoothing: flags.labelSmoothing,
+      augment: flags.augment ?? 'none',
+    },
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tfjs-sam')
+    .description(
+      'Train and compare sharpness-aware optimizers (SAM and its family) with TensorFlow.js',
+    )
+    .showHelpAfterError();
+
+  addCommonOptions(program.command('compare'))
+    .description(
+      'train several optimizers on the same data, model, seeds and budget; write results.json and report.html',
+    )
+    .option(
+      '--optimizers <list>',
+      `comma-separated: ${knownOptimizerNames().join(', ')}; options in parentheses, e.g. "sgd,sam(rho=0.1),gsam(alpha=0.3)"`,
+      'sgd,sam',
+    )
+    .option('--seeds <list>', 'seeds, e.g. 1,2,3', numberList('--seeds', 0, true), [1])
+    .addOption(
+      new Option(
+        '--budget <kind>',
+        'equal-steps: same epochs for all; equal-compute: same number of gradient evaluations (cheaper optimizers get more epochs, as in the SAM paper)',
+      )
+        .choices(['equal-steps', 'equal-compute'])
+        .default('equal-steps'),
+    )
+    .action(
+      async (flags: CommonFlags & { optimizers: string; seeds: number[]; budget: string }) => {
+        const specs = parseOptimizerList(flags.optimizers);
+        const out = outDir(flags, 'compare');
+        const { backend, data } = await setup(flags, flags.seeds[0] as number);
+        const costliest = Math.max(...specs.map(passesPerStep));
+        const plan = specs.map((spec) => ({
+          spec,
+          common: hyperparameters(flags),
+          epochs:
+            flags.budget === 'equal-compute'
+              ? Math.max(1, Math.round((flags.epochs * costliest) / passesPerStep(spec)))
+              : flags.epochs,
+        }));
+        console.log(
+          `budget ${flags.budget}: ${plan.map((p) => `${p.spec.label} ${p.epochs} epochs`).join(', ')}`,
+        );
+        const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);
+        await finish(out, {
+          ...baseResults('compare', flags, backend, data),
+          budget: flags.budget,
+          optimizers,
+        });
+      },
+    );
+
+  addCommonOptions(program.command('train'))
+    .description('train one model with one optimizer')
+    .option('--optimizer <spec>', 'e.g. sam, asam, "gsam(alpha=0.3)"', 'sam')
+    .option('--seed <n>', 'seed', numberIn('--seed', 0, Infinity, true), 1)
+    .action(async (flags: CommonFlags & { optimizer: string; seed: number }) => {
+      const spec = parseOptimizerSpec(flags.optimizer);
+      const out = outDir(flags, 'train');
+      const { backend, data } = await setup(flags, flags.seed);
+      const optimizers = await runMatrix(
+        flags,
+        out,
+        data,
+        [{ spec, common: hyperparameters(flags), epochs: flags.epochs }],
+        [flags.seed],
+      );
+      await finish(out, {
+        ...baseResults('compare', flags, backend, data),
+        budget: 'single run',
+        optimizers,
+      });
+    });
+
+  addCommonOptions(program.command('sweep'))
+    .description(
+      'grid over rho (and optionally the learning rate) on a validation split; report the best',
+    )
+    .option('--optimizer <spec>', 'the optimizer to tune', 'sam')
+    .option('--rhos <list>', 'rho grid', numberList('--rhos', 0), [0.01, 0.02, 0.05, 0.1, 0.2])
+    .option('--lrs <list>', 'learning-rate grid (default: --lr)', numberList('--lrs', 0))
+    .option('--seeds <list>', 'seeds', numberList('--seeds', 0, true), [1])
+    .action(
+      async (
+        flags: CommonFlags & { optimizer: string; rhos: number[]; lrs?: number[]; seeds: number[] },
+      ) => {
+        if (flags.validation <= 0) flags.validation = 0.1;
+        const spec = parseOptimizerSpec(flags.optimizer);
+        const out = outDir(flags, 'sweep');
+        const { backend, data } = await setup(flags, flags.seeds[0] as number);
+        const plan = (flags.lrs ?? [flags.lr]).flatMap((lr) =>
+          flags.rhos.map((rho) => ({
+            spec: {
+              ...spec,
+              label: `${spec.label} rho=${rho} lr=${lr}`,
+              options: { ...spec.options, rho },
+            },
+            common: { ...hyperparameters(flags), learningRate: lr },
+            epochs: flags.epochs,
+            extra: { rho, learningRate: lr },
+          })),
+        );
+        const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);
+        const ranked = optimizers
+          .filter((o) => o.mean.validationAccuracy !== undefined)
+          .sort(
+            (a, b) => (b.mean.validationAccuracy as number) - (a.mean.validationAccuracy as number),
+          );
+        const top = ranked[0];
+        await finish(out, {
+          ...baseResults('sweep', flags, backend, data),
+          optimizers,
+          ...(top === undefined
+            ? {}
+            : {
+                best: {
+                  label: top.label,
+                  rho: top.rho as number,
+                  learningRate: top.learningRate as number,
+                  validationAccuracy: top.mean.validationAccuracy as number,
+                },
+              }),
+        });
+      },
+    );
+
+  program
+    .command('report <dir>')
+    .description('re-render report.html and the plots of a compare/sweep folder from its logs')
+    .action(async (dir: string) => {
+      const results = readResults(dir);
+      printSummary(results);
+      console.log(`\nwrote ${await renderReport(dir, results)}`);
+    });
+
+  return program;
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && /cli[/\\]main\.(ts|js)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      console.error(`tfjs-sam: ${(error as Error).message}`);
+      process.exit(1);
+    });
+}

@@ -4,21 +4,9 @@ import { readDataFile } from './bytes.js';
 import { DataNotFoundError } from './errors.js';
 import { checkSameCount, parseIdxImages, parseIdxLabels } from './idx.js';
 import type { ImageDataset, TrainTestDatasets } from './types.js';
+import { FASHION_MNIST_CLASS_NAMES, MNIST_CLASS_NAMES } from './class-names.js';
 
-export const FASHION_MNIST_CLASS_NAMES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
-
-export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
+export { FASHION_MNIST_CLASS_NAMES, MNIST_CLASS_NAMES } from './class-names.js';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four gzipped IDX files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';

@@ -1,3 +1,4 @@
+import { FASHION_MNIST_CLASS_NAMES } from '../../src/data/class-names.js';
 import { addSymmetricLabelNoise } from '../../src/data/label-noise.js';
 import { createRandom, permutation, type Random } from '../../src/data/random.js';
 
@@ -65,18 +66,7 @@ function twoSpirals(count: number, noise: number, seed: number): Split {
   return { features, labels, count };
 }
 
-const FASHION_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
+const FASHION_CLASSES = FASHION_MNIST_CLASS_NAMES;
 
 async function fetchBytes(path: string): Promise<Uint8Array> {
   const response = await fetch(new URL(path, document.baseURI));

@@ -207,7 +207,7 @@ async function setup(
   flags: CommonFlags,
   seed: number,
 ): Promise<{ backend: string; data: PreparedData }> {
-  const backend = await startBackend(flags.backend);
+  const backend = await startBackend(flags.backend, () => undefined);
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),

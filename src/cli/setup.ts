@@ -1,5 +1,5 @@
 /** What every CLI command shares: the backend, the data set and its preparation, the model. */
-import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { addSymmetricLabelNoise } from '../data/label-noise.js';
 import { loadBundledFashionMnist } from '../data/bundled.js';
@@ -38,28 +38,17 @@ export interface PreparedData extends TrainerData {
   flippedLabels: number;
 }
 
-/** Starts the backend the user asked for (wasm by default); tells what to do when it cannot. */
-export async function startBackend(name: string): Promise<string> {
+/**
+ * Starts the backend the user asked for (wasm with the training kernels by default) through
+ * `selectBackend`, which says what to install when it cannot.
+ */
+export async function startBackend(name: string, log?: (message: string) => void): Promise<string> {
   if (!(BACKENDS as readonly string[]).includes(name)) {
     throw new Error(`--backend is '${name}'; expected one of ${BACKENDS.join(', ')}.`);
   }
-  if (name === 'node') {
-    try {
-      await import('@tensorflow/tfjs-node' as string);
-    } catch {
-      throw new Error(
-        "--backend node needs '@tensorflow/tfjs-node' (npm install @tensorflow/tfjs-node); use --backend wasm without it.",
-      );
-    }
-    name = 'tensorflow';
-  } else if (name === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-  }
-  if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend failed to start.`);
-  await tf.ready();
-  return tf.getBackend();
+  return selectBackend(
+    log === undefined ? { prefer: name as BackendChoice } : { prefer: name as BackendChoice, log },
+  );
 }
 
 async function loadDataset(options: DataOptions) {

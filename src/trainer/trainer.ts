@@ -185,6 +185,9 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
         accuracy,
         msPerStep: partial.stepMs / partial.steps,
       });
+      // A macrotask turn per step: without it the step loop only yields to microtasks, and
+      // signal handlers (Ctrl-C → shouldStop) and timers would never run during an epoch.
+      await new Promise((resolve) => setImmediate(resolve));
       if (options.shouldStop?.()) {
         await checkpoint();
         return { model, history: state.history, completed: false, steps: state.step };

@@ -288,6 +288,24 @@ export class SAM extends tf.Optimizer {
 
   protected restoreScalarState(_values: Record<string, number>): void {}
 
+  /**
+   * A forward-only evaluation of `lossFn` for a variant's search (XSAM's α grid): assignments to
+   * non-trainable variables are undone and kept metric scalars are freed at the next step.
+   */
+  protected evaluateLoss(lossFn: () => tf.Scalar): number {
+    const recorder = new NonTrainableRecorder();
+    recorder.start();
+    try {
+      const { result, kept } = collectKeptScalars(() => tf.tidy(lossFn));
+      this.pendingKept.push(...kept);
+      const value = result.dataSync()[0] as number;
+      result.dispose();
+      return value;
+    } finally {
+      recorder.restore();
+    }
+  }
+
   // ---------------------------------------------------------------- one-call step
 
   /**

@@ -78,6 +78,12 @@ export class AdamW extends tf.Optimizer {
     this.incrementIterations();
   }
 
+  /** The first moments m of `variables` (null before a variable's first update); Momentum-SAM reads them. */
+  firstMoments(variables: readonly tf.Variable[]): Array<tf.Variable | null> {
+    this.slots.bind(variables);
+    return variables.map((v) => (this.slots.has(v.name) ? this.slots.get(v, 'm') : null));
+  }
+
   getLearningRate(): number {
     return this.learningRate;
   }

@@ -22,6 +22,12 @@ const REQUIRED = [
   'wsam_momentum',
   'looksam_adam',
   'fsam_momentum',
+  'msam',
+  'msam_wd',
+  'xsam_static_momentum',
+  'xsam_dynamic_momentum',
+  'xsam_dynamic_wide_momentum',
+  'xsam_multistep_momentum',
 ];
 
 for (const backend of TEST_BACKENDS) {
@@ -35,10 +41,9 @@ for (const backend of TEST_BACKENDS) {
       for (const name of REQUIRED) {
         const result = results.find((r) => r.name === name);
         assert.ok(result !== undefined, `case ${name} missing from the golden file`);
-        assert.equal(
-          result.status,
-          'PASS',
-          `${name}: error ${result.maxRelativeError} (loss ${result.lossRelativeError}) > ${GOLDEN_TOLERANCE}`,
+        assert.ok(
+          result.status === 'PASS' || (result.status === 'TIE' && name.startsWith('xsam')),
+          `${name}: ${result.status}, error ${result.maxRelativeError} (loss ${result.lossRelativeError}), tolerance ${GOLDEN_TOLERANCE}${result.detail ? `; ${result.detail}` : ''}`,
         );
       }
       const failed = results.filter((r) => r.status === 'FAIL');

@@ -10,8 +10,10 @@ import { withWeightDecay } from '../optimizers/weight-decay.js';
 import { fsam } from '../variants/fsam.js';
 import { gsam } from '../variants/gsam.js';
 import { looksam } from '../variants/looksam.js';
+import { msam } from '../variants/msam.js';
 import { samOn } from '../variants/sam-on.js';
 import { wsam } from '../variants/wsam.js';
+import { xsam } from '../variants/xsam.js';
 
 export type OptionValue = number | boolean | string;
 
@@ -34,12 +36,19 @@ export interface CommonHyperparameters {
 
 const BASES = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 
-type FamilyFactory = (base: tf.Optimizer, options: SamOptions & Record<string, unknown>) => SAM;
+type FamilyFactory = (
+  base: tf.Optimizer,
+  options: SamOptions & Record<string, unknown>,
+) => tf.Optimizer;
 
-const FAMILY: Record<
-  string,
-  { factory: FamilyFactory; passes: (o: Record<string, OptionValue>) => number }
-> = {
+interface FamilyMember {
+  factory: FamilyFactory;
+  passes: (o: Record<string, OptionValue>) => number;
+  /** MSAM applies coupled weight decay itself, at the held point: its base gets none. */
+  ownsWeightDecay?: boolean;
+}
+
+const FAMILY: Record<string, FamilyMember> = {
   sam: { factory: (b, o) => new SAM(b, o), passes: (o) => 1 + Number(o['ascentSteps'] ?? 1) },
   asam: {
     factory: (b, o) => new SAM(b, { ...o, adaptive: true }),
@@ -50,6 +59,22 @@ const FAMILY: Record<
   looksam: { factory: looksam as FamilyFactory, passes: (o) => 1 + 1 / Number(o['k'] ?? 5) },
   fsam: { factory: fsam as FamilyFactory, passes: () => 2 },
   samon: { factory: samOn as FamilyFactory, passes: () => 2 },
+  msam: {
+    factory: msam as FamilyFactory,
+    passes: () => 1,
+    ownsWeightDecay: true,
+  },
+  xsam: {
+    factory: xsam as FamilyFactory,
+    passes: (o) => {
+      const grid =
+        o['dynamic'] === false
+          ? 0
+          : (Math.floor(Number(o['alphaMax'] ?? 2) / Number(o['alphaDelta'] ?? 0.1) + 1e-9) + 1) /
+            Number(o['alphaEvery'] ?? 1);
+      return 1 + Number(o['ascentSteps'] ?? 1) + grid / 2;
+    },
+  },
 };
 
 /** Lets variants living outside this module (MSAM, XSAM, ESAM, …) join the text interface. */
@@ -158,16 +183,33 @@ function buildBase(name: string, spec: OptimizerSpec, common: CommonHyperparamet
 
 const SHARED_KEYS = ['lr', 'momentum', 'weightDecay', 'base', 'nesterov'];
 
+/** The spec's options without the keys a family member took over (MSAM's weightDecay). */
+function withoutKey(
+  options: Record<string, OptionValue>,
+  taken: Record<string, unknown>,
+): Record<string, OptionValue> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !(key in taken)));
+}
+
 /** Builds the optimizer a spec names, with the run's shared hyperparameters. */
 export function buildOptimizer(spec: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
   const member = FAMILY[spec.name];
   if (member === undefined) return buildBase(spec.name, spec, common);
   const baseName = String(spec.options['base'] ?? common.base);
-  const base = buildBase(baseName, spec, common);
   const options: Record<string, unknown> = {};
+  let baseCommon = common;
+  if (member.ownsWeightDecay === true && baseName !== 'adamw') {
+    options['weightDecay'] = number(spec, 'weightDecay', common.weightDecay);
+    baseCommon = { ...common, weightDecay: 0 };
+  }
+  const base = buildBase(
+    baseName,
+    { ...spec, options: withoutKey(spec.options, options) },
+    baseCommon,
+  );
   if (common.rho !== undefined) options['rho'] = common.rho;
   for (const [key, value] of Object.entries(spec.options))
-    if (!SHARED_KEYS.includes(key)) options[key] = value;
+    if (!SHARED_KEYS.includes(key) && !(key in options)) options[key] = value;
   try {
     return member.factory(base, options as SamOptions & Record<string, unknown>);
   } catch (error) {

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
-import type { SAM } from '../core/sam.js';
 import { sam } from '../core/sam.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { saveAndReload } from '../testing/layers.js';
@@ -18,8 +17,10 @@ import { gsam } from './gsam.js';
 import { looksam } from './looksam.js';
 import { samOn } from './sam-on.js';
 import { wsam } from './wsam.js';
+import { msam } from './msam.js';
+import { xsam } from './xsam.js';
 
-const FAMILY: Array<[string, () => SAM]> = [
+const FAMILY: Array<[string, () => tf.Optimizer]> = [
   [
     'SAM (3 ascent steps, ASAM)',
     () => sam(tf.train.momentum(0.05, 0.9), { ascentSteps: 3, adaptive: true }),
@@ -33,6 +34,12 @@ const FAMILY: Array<[string, () => SAM]> = [
   ['LookSAM', () => looksam(tf.train.adam(0.01), { k: 3 })],
   ['F-SAM', () => fsam(tf.train.momentum(0.05, 0.9))],
   ['SAM-ON', () => samOn(tf.train.momentum(0.05, 0.9), { rho: 0.5 })],
+  ['MSAM (momentum)', () => msam(tf.train.momentum(0.05, 0.9), { weightDecay: 1e-3 })],
+  ['MSAM (AdamW)', () => msam(new AdamW({ learningRate: 0.01 }))],
+  [
+    'XSAM (dynamic α, 2 ascent steps)',
+    () => xsam(tf.train.momentum(0.05, 0.9), { ascentSteps: 2, alphaEvery: 5 }),
+  ],
 ];
 
 function model(seed: number): tfl.LayersModel {
@@ -98,17 +105,21 @@ for (const backend of TEST_BACKENDS) {
       await reference.fit(x, y, { epochs: 6, batchSize: 8, shuffle: false, verbose: 0 });
       await interrupted.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
       const resumed = await saveAndReload(interrupted);
-      const restoredOptimizer = resumed.optimizer as SAM;
-      assert.equal(restoredOptimizer.getClassName(), (reference.optimizer as SAM).getClassName());
+      const restoredOptimizer = resumed.optimizer as tf.Optimizer;
+      assert.equal(
+        restoredOptimizer.getClassName(),
+        (reference.optimizer as tf.Optimizer).getClassName(),
+      );
       assert.deepEqual(
         restoredOptimizer.getConfig(),
-        (reference.optimizer as SAM).getConfig(),
+        (reference.optimizer as tf.Optimizer).getConfig(),
         'config after load',
       );
       await resumed.fit(x, y, { epochs: 3, batchSize: 8, shuffle: false, verbose: 0 });
       assert.deepEqual(values(resumed), values(reference), 'weights after resume');
 
-      for (const m of [variant, reference, interrupted, resumed]) (m.optimizer as SAM).dispose();
+      for (const m of [variant, reference, interrupted, resumed])
+        (m.optimizer as tf.Optimizer).dispose();
       for (const m of [plain, variant, reference, interrupted, resumed]) m.dispose();
       tf.dispose([x, y]);
     });

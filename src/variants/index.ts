@@ -9,3 +9,7 @@ export { FSAM, fsam } from './fsam.js';
 export type { FsamOptions } from './fsam.js';
 export { SAMON, samOn, NORMALIZATION_VARIABLE_PATTERN } from './sam-on.js';
 export type { SamOnOptions } from './sam-on.js';
+export { MSAM, msam } from './msam.js';
+export type { MsamOptions } from './msam.js';
+export { XSAM, xsam } from './xsam.js';
+export type { XsamOptions } from './xsam.js';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../core/types.js';
 import { checkKnownOptions, checkNumber } from '../core/validate.js';
-import { sumOfSquares } from '../math/tree.js';
+import { globalNorm } from '../math/tree.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { gradientList } from '../optimizers/gradients.js';
 import {
@@ -143,7 +143,7 @@ export class MSAM extends tf.Optimizer {
       variables.map((v) => this.gradientOrder.get(v.name) as number),
     );
     const present = buffers.filter((b): b is tf.Tensor => b !== null);
-    const norm = present.length === 0 ? 0 : readScalar(tf.sqrt(sumOfSquares(present)));
+    const norm = present.length === 0 ? 0 : readScalar(globalNorm(present));
     const originals = variables.map((v) => tf.keep(tf.clone(v)));
     this.held = { variables, originals };
     if (this.rho === 0 || norm === 0) return;

@@ -29,6 +29,7 @@ import {
   type OptimizerResult,
   type ResultsFile,
 } from './results.js';
+import { addDiagnosticCommands } from './diagnose.js';
 import { folderName, runOne, wasInterrupted, type RunSpec } from './run.js';
 import {
   BACKENDS,
@@ -434,6 +435,8 @@ export function buildProgram(): Command {
         });
       },
     );
+
+  addDiagnosticCommands(program);
 
   program
     .command('report <dir>')

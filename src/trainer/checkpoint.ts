@@ -50,6 +50,20 @@ export async function loadCheckpoint<State>(
         'Start without --resume, or point --out at the folder of the run to continue.',
     );
   }
+  const model = await loadSavedModel(dir);
+  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as State;
+  return { model, state };
+}
+
+/** The model of a checkpoint folder (`model.json` + `weights.bin`), with its optimizer. */
+export async function loadSavedModel(dir: string): Promise<tfl.LayersModel> {
+  for (const file of [MODEL_FILE, WEIGHTS_FILE]) {
+    if (!existsSync(join(dir, file))) {
+      throw new Error(
+        `no ${file} in '${dir}': a saved model folder holds ${MODEL_FILE} and ${WEIGHTS_FILE}.`,
+      );
+    }
+  }
   let artifacts: tf.io.ModelArtifacts;
   try {
     artifacts = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as tf.io.ModelArtifacts;
@@ -63,7 +77,5 @@ export async function loadCheckpoint<State>(
     weights.byteOffset,
     weights.byteOffset + weights.byteLength,
   );
-  const model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as State;
-  return { model, state };
+  return tfl.loadLayersModel(tf.io.fromMemory(artifacts));
 }

@@ -6,7 +6,17 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Option, type Command } from 'commander';
 import { createRandom, sampleWithoutReplacement } from '../data/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
-import { landscapeReport, sharpnessReport, type SharpnessReport } from '../diagnostics/index.js';
+import {
+  enableHigherOrderGradients,
+  hessianEigenvalues,
+  landscapeReport,
+  modelObjective,
+  sharpnessReport,
+  worstCaseSharpness,
+  type SharpnessReport,
+} from '../diagnostics/index.js';
+import type { ImageDataset } from '../data/types.js';
+import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from '../trainer/checkpoint.js';
 import { BACKENDS, DATASETS, prepareData, startBackend, type DatasetName } from './setup.js';
 
@@ -293,4 +303,51 @@ export function addDiagnosticCommands(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * λ_max (power iteration, 20 iterations) and worst-case sharpness (ρ 0.05, 10 ascent steps) of a
+ * saved model on a seeded sample of `train` — what `compare --sharpness` adds per optimizer.
+ */
+export async function finalSharpness(
+  modelPath: string,
+  train: ImageDataset,
+  options: { samples: number; seed: number },
+): Promise<FinalSharpness> {
+  const model = await loadDiagnosticModel(modelPath);
+  const count = Math.min(options.samples, train.count);
+  const indices = sampleWithoutReplacement(train.count, count, createRandom(options.seed + 7));
+  const x = imagesToTensor(train, indices);
+  const y = labelsToTensor(
+    Array.from(indices, (i) => train.labels[i] as number),
+    train.classes,
+  );
+  const undo = enableHigherOrderGradients();
+  const started = performance.now();
+  try {
+    const objective = modelObjective('compare --sharpness', model, x, y, undefined, false);
+    const eigen = hessianEigenvalues(objective.lossFn, objective.variables, {
+      iterations: 20,
+      seed: options.seed,
+    });
+    const rho = 0.05;
+    const worst = worstCaseSharpness(objective.lossFn, objective.variables, {
+      rho,
+      steps: 10,
+      seed: options.seed,
+    });
+    return {
+      seed: options.seed,
+      samples: count,
+      lambdaMax: eigen.eigenvalues[0] as number,
+      lambdaMaxConverged: eigen.details[0]?.converged ?? false,
+      rho,
+      worstCaseSharpness: worst.sharpness,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    undo();
+    tf.dispose([x, y]);
+    model.dispose();
+  }
 }

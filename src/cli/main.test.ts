@@ -40,9 +40,9 @@ test('compare on the bundled data writes results.json, report.html and plots', a
       '0.2',
       '--batch-size',
       '50',
-      '--backend',
-      'cpu',
       '--no-progress',
+      '--sharpness',
+      '64',
       '--out',
       out,
       '--budget',
@@ -71,10 +71,18 @@ test('compare on the bundled data writes results.json, report.html and plots', a
         optimizer.std.testAccuracy !== undefined && optimizer.mean.testAccuracy !== undefined,
       );
     }
+    for (const optimizer of results.optimizers) {
+      const sharpness = optimizer.sharpness;
+      assert.ok(sharpness !== undefined, `${optimizer.label}: no sharpness`);
+      assert.equal(sharpness.samples, 64);
+      assert.ok(sharpness.lambdaMax > 0 && Number.isFinite(sharpness.lambdaMax));
+      assert.ok(sharpness.worstCaseSharpness >= 0);
+    }
     assert.match(results.data, /fashion-mnist-mini: 240 training samples, 60 validation, 500 test/);
     assert.match(printed, /sam\(rho=0\.1\)\s+1\s+2\.00/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'report embeds the plots');
+    assert.match(html, /λ_max/, 'the report table shows the sharpness');
     for (const plot of [
       'test-accuracy',
       'validation-accuracy',

@@ -29,7 +29,7 @@ import {
   type OptimizerResult,
   type ResultsFile,
 } from './results.js';
-import { addDiagnosticCommands } from './diagnose.js';
+import { addDiagnosticCommands, finalSharpness } from './diagnose.js';
 import { folderName, runOne, wasInterrupted, type RunSpec } from './run.js';
 import {
   BACKENDS,
@@ -336,9 +336,34 @@ export function buildProgram(): Command {
         .choices(['equal-steps', 'equal-compute'])
         .default('equal-steps'),
     )
+    .option(
+      '--sharpness [samples]',
+      "after training, λ_max and worst-case sharpness of each optimizer's first-seed model on this many training samples (default 512)",
+    )
     .action(
-      async (flags: CommonFlags & { optimizers: string; seeds: number[]; budget: string }) => {
+      async (
+        flags: CommonFlags & {
+          optimizers: string;
+          seeds: number[];
+          budget: string;
+          sharpness?: string | boolean;
+        },
+      ) => {
         const specs = parseOptimizerList(flags.optimizers);
+        const sharpnessSamples =
+          flags.sharpness === undefined
+            ? null
+            : flags.sharpness === true
+              ? 512
+              : Number(flags.sharpness);
+        if (
+          sharpnessSamples !== null &&
+          (!Number.isInteger(sharpnessSamples) || sharpnessSamples < 1)
+        ) {
+          throw new Error(
+            `--sharpness is '${String(flags.sharpness)}'; expected a number of samples >= 1 (or no value for 512).`,
+          );
+        }
         const out = outDir(flags, 'compare');
         const { backend, data } = await setup(flags, flags.seeds[0] as number);
         const costliest = Math.max(...specs.map(passesPerStep));
@@ -354,6 +379,19 @@ export function buildProgram(): Command {
           `budget ${flags.budget}: ${plan.map((p) => `${p.spec.label} ${p.epochs} epochs`).join(', ')}`,
         );
         const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);
+        if (sharpnessSamples !== null && !wasInterrupted()) {
+          for (const result of optimizers) {
+            const seed = flags.seeds[0] as number;
+            result.sharpness = await finalSharpness(
+              join(out, 'runs', folderName(result.label, seed), 'checkpoint'),
+              data.train,
+              { samples: sharpnessSamples, seed },
+            );
+            console.log(
+              `${result.label}: λ_max ${result.sharpness.lambdaMax.toPrecision(4)}, worst-case sharpness ${result.sharpness.worstCaseSharpness.toPrecision(4)} (${result.sharpness.seconds.toFixed(1)} s)`,
+            );
+          }
+        }
         await finish(out, {
           ...baseResults('compare', flags, backend, data),
           budget: flags.budget,

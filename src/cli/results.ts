@@ -34,6 +34,18 @@ export interface OptimizerResult {
   mean: Partial<Record<Metric, number>>;
   std: Partial<Record<Metric, number>>;
   msPerStep: number;
+  /** Sharpness of the first seed's final model on a fixed training sample (`compare --sharpness`). */
+  sharpness?: FinalSharpness;
+}
+
+export interface FinalSharpness {
+  seed: number;
+  samples: number;
+  lambdaMax: number;
+  lambdaMaxConverged: boolean;
+  rho: number;
+  worstCaseSharpness: number;
+  seconds: number;
 }
 
 export interface ResultsFile {
@@ -83,6 +95,7 @@ const meanStd = (r: OptimizerResult, metric: Metric, asPercent = true) =>
       : `${(r.mean[metric] as number).toFixed(4)} ± ${(r.std[metric] ?? 0).toFixed(4)}`;
 
 export function summaryTable(results: ResultsFile): ReportTable {
+  const withSharpness = results.optimizers.some((r) => r.sharpness !== undefined);
   return {
     title:
       results.kind === 'sweep'
@@ -99,6 +112,7 @@ export function summaryTable(results: ResultsFile): ReportTable {
       'test loss',
       'ms/step',
       'seeds',
+      ...(withSharpness ? ['λ_max', 'worst-case sharpness'] : []),
     ],
     rows: results.optimizers.map((r) => [
       r.label,
@@ -111,6 +125,12 @@ export function summaryTable(results: ResultsFile): ReportTable {
       meanStd(r, 'testLoss', false),
       r.msPerStep.toFixed(1),
       r.runs.length,
+      ...(withSharpness
+        ? [
+            r.sharpness ? r.sharpness.lambdaMax.toPrecision(4) : '-',
+            r.sharpness ? r.sharpness.worstCaseSharpness.toPrecision(4) : '-',
+          ]
+        : []),
     ]),
   };
 }

@@ -377,6 +377,81 @@ export class SAM extends tf.Optimizer {
     return loss;
   }
 
+  /**
+   * m-sharpness (Foret et al. 2021, §4.1): one perturbation per part of the batch, each from that
+   * part's own gradient, and the base applies the MEAN of the parts' perturbed gradients (a sum
+   * would scale the step by m for mean losses). `partLossFns[j]` is the mean loss of part j.
+   * Returns the mean of the parts' losses at w. For SAM, ASAM, SAM-ON and ESAM's weight
+   * perturbation; variants that change the update (GSAM, WSAM, LookSAM, F-SAM, XSAM) refuse it.
+   */
+  stepMSharpness(partLossFns: ReadonlyArray<() => tf.Scalar>, varList?: tf.Variable[]): tf.Scalar {
+    const owner = this.owner;
+    if (!Array.isArray(partLossFns) || partLossFns.length < 1) {
+      throw new Error(
+        `${owner}.stepMSharpness(): expected a non-empty array of part loss functions; got ${String(partLossFns)}.`,
+      );
+    }
+    const proto = Object.getPrototypeOf(this) as SAM;
+    const changesUpdate =
+      proto.update !== SAM.prototype.update ||
+      proto.afterApply !== SAM.prototype.afterApply ||
+      proto.usesPerturbedPass !== SAM.prototype.usesPerturbedPass ||
+      this.keepsFirstGradients ||
+      this.keepsPerturbation;
+    if (changesUpdate) {
+      throw new Error(
+        `${owner}.stepMSharpness(): ${owner} changes the update itself, so per-part perturbations cannot be averaged into it. ` +
+          'm-sharpness works with SAM, ASAM, SAM-ON and ESAM (gamma 1); use step(lossFn) for this method.',
+      );
+    }
+    if (this.ascentSteps > 1) {
+      throw new Error(
+        `${owner}.stepMSharpness(): ascentSteps is ${this.ascentSteps}; m-sharpness takes one ascent step per part. Use ascentSteps: 1.`,
+      );
+    }
+    this.releasePendingKept();
+    const variables = varList ?? trainableVariables();
+    const rho = this.currentRho();
+    const parts = partLossFns.length;
+    const sums: tf.Tensor[] = variables.map((v) => tf.zerosLike(v));
+    const losses: tf.Scalar[] = [];
+    try {
+      for (const partLoss of partLossFns) {
+        const first = tf.variableGrads(partLoss, variables);
+        losses.push(first.value);
+        const grads = variables.map((v) => first.grads[v.name] ?? tf.zerosLike(v));
+        const originals = variables.map((v) => tf.keep(tf.clone(v)));
+        const recorder = new NonTrainableRecorder();
+        try {
+          this.moveAlong(variables, grads, rho);
+          tf.dispose([...grads, ...Object.values(first.grads)]);
+          recorder.start();
+          const second = this.guardedGradients(partLoss, variables);
+          recorder.restore();
+          second.value.dispose();
+          variables.forEach((v, i) => {
+            const g = second.grads[v.name];
+            if (g === undefined) return;
+            const previous = sums[i] as tf.Tensor;
+            sums[i] = tf.add(previous, g);
+            previous.dispose();
+          });
+          tf.dispose(Object.values(second.grads));
+        } finally {
+          recorder.restore();
+          variables.forEach((v, i) => v.assign(originals[i] as tf.Tensor));
+          tf.dispose(originals);
+        }
+      }
+      const mean = tf.tidy(() => sums.map((t) => tf.div(t, parts)));
+      this.applyToBase(variables, mean);
+      tf.dispose(mean);
+      return tf.tidy(() => tf.div(tf.addN(losses), parts) as tf.Scalar);
+    } finally {
+      tf.dispose([...sums, ...losses]);
+    }
+  }
+
   // ---------------------------------------------------------------- two-call API
 
   /**
@@ -427,6 +502,14 @@ export class SAM extends tf.Optimizer {
     } finally {
       this.inProgress = null;
     }
+  }
+
+  /**
+   * Gives up a step begun with `firstStep` (e.g. when the second pass failed): restores w and the
+   * non-trainable state; no update is applied. A no-op when no step is in progress.
+   */
+  abandonStep(): void {
+    this.abortStep();
   }
 
   /** Whether `firstStep` has perturbed the weights and `secondStep` has not yet restored them. */

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
 import { adamw } from '../optimizers/adamw.js';
 import { withWeightDecay } from '../optimizers/weight-decay.js';
+import { esam } from '../variants/esam.js';
 import { fsam } from '../variants/fsam.js';
 import { gsam } from '../variants/gsam.js';
 import { looksam } from '../variants/looksam.js';
@@ -59,6 +60,11 @@ const FAMILY: Record<string, FamilyMember> = {
   looksam: { factory: looksam as FamilyFactory, passes: (o) => 1 + 1 / Number(o['k'] ?? 5) },
   fsam: { factory: fsam as FamilyFactory, passes: () => 2 },
   samon: { factory: samOn as FamilyFactory, passes: () => 2 },
+  // Under fit (the CLI trainer) ESAM can only perturb a random subset of the weights (γ = 1).
+  esam: {
+    factory: (b, o) => esam(b, { gamma: 1, ...o }),
+    passes: (o) => 1 + Number(o['gamma'] ?? 1),
+  },
   msam: {
     factory: msam as FamilyFactory,
     passes: () => 1,

@@ -17,6 +17,7 @@ import { gsam } from './gsam.js';
 import { looksam } from './looksam.js';
 import { samOn } from './sam-on.js';
 import { wsam } from './wsam.js';
+import { esam } from './esam.js';
 import { msam } from './msam.js';
 import { xsam } from './xsam.js';
 
@@ -34,6 +35,7 @@ const FAMILY: Array<[string, () => tf.Optimizer]> = [
   ['LookSAM', () => looksam(tf.train.adam(0.01), { k: 3 })],
   ['F-SAM', () => fsam(tf.train.momentum(0.05, 0.9))],
   ['SAM-ON', () => samOn(tf.train.momentum(0.05, 0.9), { rho: 0.5 })],
+  ['ESAM (SWP, γ = 1)', () => esam(tf.train.momentum(0.05, 0.9), { beta: 0.5, gamma: 1, seed: 4 })],
   ['MSAM (momentum)', () => msam(tf.train.momentum(0.05, 0.9), { weightDecay: 1e-3 })],
   ['MSAM (AdamW)', () => msam(new AdamW({ learningRate: 0.01 }))],
   [

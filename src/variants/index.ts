@@ -13,3 +13,5 @@ export { MSAM, msam } from './msam.js';
 export type { MsamOptions } from './msam.js';
 export { XSAM, xsam } from './xsam.js';
 export type { XsamOptions } from './xsam.js';
+export { ESAM, esam } from './esam.js';
+export type { EsamOptions, PerExampleLoss } from './esam.js';

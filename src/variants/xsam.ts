@@ -142,12 +142,16 @@ export class XSAM extends SAM {
     return best;
   }
 
+  // Saved as a grid index (−1: the configured α): state scalars are float32, α itself is not.
   protected override scalarState(): Record<string, number> {
-    return { alpha: this.alpha };
+    const index = this.alphaGrid().indexOf(this.alpha);
+    return { alphaIndex: this.alpha === this.initialAlpha && index < 0 ? -1 : index };
   }
 
   protected override restoreScalarState(values: Record<string, number>): void {
-    if (values['alpha'] !== undefined) this.alpha = values['alpha'];
+    const index = values['alphaIndex'];
+    if (index === undefined) return;
+    this.alpha = index < 0 ? this.initialAlpha : (this.alphaGrid()[index] ?? this.initialAlpha);
   }
 
   protected override variantConfig(): tf.serialization.ConfigDict {

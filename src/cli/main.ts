@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AugmentOptions } from '../data/augment.js';
 import {
   buildOptimizer,
+  isPlainOptimizer,
   knownOptimizerNames,
   parseOptimizerList,
   parseOptimizerSpec,
@@ -58,6 +59,7 @@ interface CommonFlags {
   schedule: 'constant' | 'cosine' | 'step';
   warmupEpochs: number;
   labelSmoothing: number;
+  mSharpness: number;
   augment?: string;
   backend: string;
   out?: string;
@@ -167,6 +169,12 @@ function addCommonOptions(command: Command): Command {
       0,
     )
     .option('--label-smoothing <eps>', 'label smoothing', numberIn('--label-smoothing', 0, 0.99), 0)
+    .option(
+      '--m-sharpness <m>',
+      'm-sharpness: one perturbation per part of each batch, m parts (sam, asam, samon, esam)',
+      numberIn('--m-sharpness', 1, Infinity, true),
+      1,
+    )
     .option('--augment <list>', 'crop[=pad],flip,cutout[=size] or none')
     .addOption(
       new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('wasm'),
@@ -247,6 +255,8 @@ async function runMatrix(
         schedule: flags.schedule,
         warmupEpochs: flags.warmupEpochs,
         labelSmoothing: flags.labelSmoothing,
+        // Plain optimizers have no perturbation to split: they train as usual next to SAM.
+        mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
         augment: parseAugment(flags.augment),
         dir: join(out, 'runs', folderName(spec.label, seed)),
         resume: flags.resume,
@@ -306,6 +316,7 @@ function baseResults(
       schedule: flags.schedule,
       warmupEpochs: flags.warmupEpochs,
       labelSmoothing: flags.labelSmoothing,
+      mSharpness: flags.mSharpness,
       augment: flags.augment ?? 'none',
     },
   };

@@ -31,6 +31,8 @@ export interface RunSpec {
   schedule: 'constant' | 'cosine' | 'step';
   warmupEpochs: number;
   labelSmoothing: number;
+  /** m-sharpness parts per batch (1: off). */
+  mSharpness: number;
   augment: AugmentOptions | null;
   dir: string;
   resume: boolean;
@@ -117,6 +119,7 @@ export async function runOne(
     seed: spec.seed,
     learningRate: schedule(spec, perEpoch),
     labelSmoothing: spec.labelSmoothing,
+    mSharpness: spec.mSharpness,
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),
     resume: spec.resume,

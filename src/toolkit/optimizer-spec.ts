@@ -92,6 +92,11 @@ export function registerFamilyMember(
   FAMILY[name] = { factory, passes };
 }
 
+/** sgd, momentum, adam, adamw, rmsprop: no sharpness-aware step. */
+export function isPlainOptimizer(name: string): boolean {
+  return (BASES as readonly string[]).includes(name);
+}
+
 export function knownOptimizerNames(): string[] {
   return [...BASES, ...Object.keys(FAMILY)];
 }

@@ -96,3 +96,49 @@ test('the trainer learns, evaluates, and a run stopped mid-epoch resumes bit-ide
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('m-sharpness in the trainer: m parts train and change the step; plain optimizers and too many parts refuse', async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 128 }, (_, i) => i),
+  );
+  const data = {
+    train: trainSet,
+    validation: null,
+    test: subsetDataset(bundled.test, [0, 1, 2, 3]),
+  };
+  const run = (
+    mSharpness: number,
+    buildOptimizer: () => tf.Optimizer = () => sam(tf.train.sgd(0.1), { rho: 0.05 }),
+  ) =>
+    train({
+      data,
+      buildModel: smallModel,
+      buildOptimizer,
+      epochs: 1,
+      batchSize: 32,
+      seed: 3,
+      mSharpness,
+    });
+  const whole = await run(1);
+  const split = await run(4);
+  assert.equal(split.steps, 4);
+  const record = split.history[0];
+  assert.ok(record !== undefined && Number.isFinite(record.trainLoss) && record.trainAccuracy >= 0);
+  assert.notDeepEqual(
+    weights(split.model),
+    weights(whole.model),
+    'per-part perturbations change the step',
+  );
+  await assert.rejects(
+    run(2, () => tf.train.sgd(0.1)),
+    /mSharpness 2 needs a sharpness-aware optimizer/,
+  );
+  await assert.rejects(run(64), /more parts than the batch size 32/);
+  for (const r of [whole, split]) {
+    (r.model.optimizer as tf.Optimizer).dispose();
+    r.model.dispose();
+  }
+});

@@ -5,7 +5,8 @@
  * checkpoint each epoch (and on request mid-epoch) that `resume` continues exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { SAM } from '../core/sam.js';
 import { batchCount, batches } from '../data/batches.js';
 import { createAugmenter, type AugmentOptions } from '../data/augment.js';
 import { deriveSeed } from '../data/random.js';
@@ -61,6 +62,11 @@ export interface TrainerOptions {
   seed: number;
   /** Learning rate per optimizer step; the optimizer's own rate when absent. */
   learningRate?: LearningRateSchedule | null;
+  /**
+   * m-sharpness (Foret et al. 2021 §4.1): split every batch into this many parts, one
+   * perturbation per part, mean of the parts' gradients (`SAM.stepMSharpness`). Default 1 (off).
+   */
+  mSharpness?: number;
   /** Targets become (1 − ε)·one-hot + ε/K (Szegedy et al. 2016). Default 0. */
   labelSmoothing?: number;
   augment?: AugmentOptions | null;
@@ -103,6 +109,15 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     max: 1,
     maxInclusive: false,
   });
+  const mSharpness = checkNumber(OWNER, 'mSharpness', options.mSharpness ?? 1, {
+    min: 1,
+    integer: true,
+  });
+  if (mSharpness > batchSize) {
+    throw new Error(
+      `train: mSharpness is ${mSharpness}, more parts than the batch size ${batchSize}; use at most ${batchSize} parts.`,
+    );
+  }
   const { train: trainSet } = options.data;
   const classes = trainSet.classes;
   const perEpoch = batchCount(trainSet.count, batchSize);
@@ -134,6 +149,11 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     };
   }
   const optimizer = model.optimizer as tf.Optimizer;
+  if (mSharpness > 1 && typeof (optimizer as Partial<SAM>).stepMSharpness !== 'function') {
+    throw new Error(
+      `train: mSharpness ${mSharpness} needs a sharpness-aware optimizer (sam, asam, samon, esam); ${optimizer.getClassName()} has no perturbation to split.`,
+    );
+  }
   const started = performance.now();
   const secondsBefore = state.history.at(-1)?.seconds ?? 0;
   const checkpoint = async () => {
@@ -160,7 +180,10 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
           ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / classes))
           : batch.ys;
       const stepStart = performance.now();
-      const values = (await model.trainOnBatch(inputs, targets)) as number[];
+      const values =
+        mSharpness > 1
+          ? mSharpnessStep(model, optimizer as SAM, inputs, targets, mSharpness)
+          : ((await model.trainOnBatch(inputs, targets)) as number[]);
       const stepMs = performance.now() - stepStart;
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
@@ -254,4 +277,54 @@ export function evaluate(
     correct += hits;
   }
   return { loss: lossSum / dataset.count, accuracy: correct / dataset.count };
+}
+
+/**
+ * One m-sharpness step on contiguous parts of the batch; returns [loss, accuracy] at w, the
+ * values `trainOnBatch` would report.
+ */
+function mSharpnessStep(
+  model: tfl.LayersModel,
+  optimizer: SAM,
+  inputs: tf.Tensor,
+  targets: tf.Tensor,
+  parts: number,
+): [number, number] {
+  const rows = inputs.shape[0] as number;
+  const bounds = Array.from({ length: parts + 1 }, (_, j) => Math.round((j * rows) / parts));
+  const slices = bounds.slice(0, -1).map((start, j) => {
+    const size = (bounds[j + 1] as number) - start;
+    return {
+      xs: tf.slice(inputs, start, size),
+      ys: tf.slice(targets, start, size),
+      size,
+    };
+  });
+  const accuracies: tf.Scalar[] = [];
+  const lossFns = slices.map(({ xs, ys }) => {
+    let calls = 0;
+    return () => {
+      const output = model.apply(xs, { training: true }) as tf.Tensor;
+      if (calls++ === 0) {
+        accuracies.push(tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar));
+      }
+      return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
+    };
+  });
+  try {
+    const loss = optimizer.stepMSharpness(
+      lossFns,
+      model.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
+    const value = loss.dataSync()[0] as number;
+    loss.dispose();
+    const accuracy =
+      accuracies.reduce(
+        (sum, a, j) => sum + (a.dataSync()[0] as number) * (slices[j] as { size: number }).size,
+        0,
+      ) / rows;
+    return [value, accuracy];
+  } finally {
+    tf.dispose([...accuracies, ...slices.flatMap((s) => [s.xs, s.ys])]);
+  }
 }

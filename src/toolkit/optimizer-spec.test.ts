@@ -7,6 +7,8 @@ import type { AdamW } from '../optimizers/adamw.js';
 import { WeightDecay } from '../optimizers/weight-decay.js';
 import { GSAM } from '../variants/gsam.js';
 import type { LookSAM } from '../variants/looksam.js';
+import { MSAM } from '../variants/msam.js';
+import type { ESAM } from '../variants/esam.js';
 import {
   buildOptimizer,
   parseOptimizerList,
@@ -95,4 +97,22 @@ test('WeightDecay adds λ·w to the gradient, like PyTorch SGD(weight_decay)', a
   );
   optimizer.dispose();
   w.dispose();
+});
+
+test('msam, xsam and esam specs: MSAM takes the weight decay itself, ESAM trains under fit', async () => {
+  await useBackend('cpu');
+  const m = buildOptimizer(parseOptimizerSpec('msam(rho=0.2)'), {
+    ...common,
+    weightDecay: 5e-4,
+  }) as MSAM;
+  assert.ok(Object.prototype.isPrototypeOf.call(MSAM.prototype, m));
+  assert.equal(m.rho, 0.2);
+  assert.equal(m.weightDecay, 5e-4);
+  assert.equal(m.base.getClassName(), 'Momentum', 'no second, coupled decay in the base');
+  const e = buildOptimizer(parseOptimizerSpec('esam(beta=0.5)'), common) as ESAM;
+  assert.equal(e.gamma, 1);
+  assert.equal(e.beta, 0.5);
+  assert.equal(passesPerStep(parseOptimizerSpec('msam')), 1);
+  assert.equal(passesPerStep(parseOptimizerSpec('xsam(dynamic=false,ascentSteps=2)')), 3);
+  for (const o of [m, e]) o.dispose();
 });

@@ -220,7 +220,7 @@ export function buildOptimizer(spec: OptimizerSpec, common: CommonHyperparameter
   );
   if (common.rho !== undefined) options['rho'] = common.rho;
   for (const [key, value] of Object.entries(spec.options))
-    if (!SHARED_KEYS.includes(key) && !(key in options)) options[key] = value;
+    if (!SHARED_KEYS.includes(key)) options[key] = value;
   try {
     return member.factory(base, options as SamOptions & Record<string, unknown>);
   } catch (error) {

@@ -82,7 +82,7 @@ export class LookSAM extends SAM {
       return gradients.map((g, i) => {
         const gv = stored[i];
         if (gv == null) return tf.clone(g);
-        const ratio = tf.div(tf.norm(g), tf.add(tf.norm(gv), this.epsilon));
+        const ratio = tf.div(globalNorm([g]), tf.add(globalNorm([gv]), this.epsilon));
         return tf.add(g, tf.mul(gv, tf.mul(ratio, this.alpha)));
       });
     });

@@ -101,3 +101,26 @@ test('compare on the bundled data writes results.json, report.html and plots', a
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('compare refuses --m-sharpness for a method that changes the update, before training', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-'));
+  try {
+    await assert.rejects(
+      run([
+        'compare',
+        '--optimizers',
+        'sgd,gsam',
+        '--m-sharpness',
+        '2',
+        '--model',
+        'mlp',
+        '--out',
+        out,
+      ]),
+      /--m-sharpness 2: gsam changes the SAM update itself.*drop gsam or --m-sharpness/,
+    );
+    assert.equal(existsSync(join(out, 'runs')), false, 'nothing was trained');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

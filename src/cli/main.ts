@@ -10,6 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { SAM } from '../core/sam.js';
 import type { AugmentOptions } from '../data/augment.js';
 import {
   buildOptimizer,
@@ -322,6 +324,22 @@ function baseResults(
   };
 }
 
+/** Refuses --m-sharpness for methods that cannot split their step, before any training. */
+function checkMSharpness(specs: OptimizerSpec[], flags: CommonFlags): void {
+  if (flags.mSharpness <= 1) return;
+  for (const spec of specs) {
+    if (isPlainOptimizer(spec.name)) continue;
+    const optimizer = buildOptimizer(spec, hyperparameters(flags)) as Partial<SAM> & tf.Optimizer;
+    const supported = optimizer.supportsMSharpness === true;
+    optimizer.dispose();
+    if (!supported) {
+      throw new Error(
+        `--m-sharpness ${flags.mSharpness}: ${spec.label} changes the SAM update itself, so per-part perturbations cannot be averaged into it. m-sharpness works with sam, asam, samon and esam; drop ${spec.label} or --m-sharpness.`,
+      );
+    }
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('tfjs-sam')
     .description(
@@ -377,6 +395,7 @@ export function buildProgram(): Command {
         }
         const out = outDir(flags, 'compare');
         const { backend, data } = await setup(flags, flags.seeds[0] as number);
+        checkMSharpness(specs, flags);
         const costliest = Math.max(...specs.map(passesPerStep));
         const plan = specs.map((spec) => ({
           spec,
@@ -419,6 +438,7 @@ export function buildProgram(): Command {
       const spec = parseOptimizerSpec(flags.optimizer);
       const out = outDir(flags, 'train');
       const { backend, data } = await setup(flags, flags.seed);
+      checkMSharpness([spec], flags);
       const optimizers = await runMatrix(
         flags,
         out,

@@ -377,6 +377,18 @@ export class SAM extends tf.Optimizer {
     return loss;
   }
 
+  /** Whether `stepMSharpness` can run: the variant does not change SAM's update. */
+  get supportsMSharpness(): boolean {
+    const proto = Object.getPrototypeOf(this) as SAM;
+    return !(
+      proto.update !== SAM.prototype.update ||
+      proto.afterApply !== SAM.prototype.afterApply ||
+      proto.usesPerturbedPass !== SAM.prototype.usesPerturbedPass ||
+      this.keepsFirstGradients ||
+      this.keepsPerturbation
+    );
+  }
+
   /**
    * m-sharpness (Foret et al. 2021, §4.1): one perturbation per part of the batch, each from that
    * part's own gradient, and the base applies the MEAN of the parts' perturbed gradients (a sum
@@ -391,13 +403,7 @@ export class SAM extends tf.Optimizer {
         `${owner}.stepMSharpness(): expected a non-empty array of part loss functions; got ${String(partLossFns)}.`,
       );
     }
-    const proto = Object.getPrototypeOf(this) as SAM;
-    const changesUpdate =
-      proto.update !== SAM.prototype.update ||
-      proto.afterApply !== SAM.prototype.afterApply ||
-      proto.usesPerturbedPass !== SAM.prototype.usesPerturbedPass ||
-      this.keepsFirstGradients ||
-      this.keepsPerturbation;
+    const changesUpdate = !this.supportsMSharpness;
     if (changesUpdate) {
       throw new Error(
         `${owner}.stepMSharpness(): ${owner} changes the update itself, so per-part perturbations cannot be averaged into it. ` +

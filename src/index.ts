@@ -18,6 +18,7 @@ export {
   setLearningRate,
   serializeOptimizer,
   deserializeOptimizer,
+  disposeOptimizer,
 } from './optimizers/registry.js';
 export {
   constantSchedule,

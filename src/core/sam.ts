@@ -23,6 +23,7 @@ import { gradientList, type VariableGradient } from '../optimizers/gradients.js'
 import {
   accumulatedPowers,
   deserializeOptimizer,
+  disposeOptimizer,
   getLearningRate,
   isOptimizer,
   restoreAccumulatedPowers,
@@ -791,7 +792,7 @@ export class SAM extends tf.Optimizer {
     this.abortStep();
     this.releasePendingKept();
     this.state?.dispose();
-    this.base.dispose();
+    disposeOptimizer(this.base);
     super.dispose();
   }
 

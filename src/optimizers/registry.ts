@@ -116,3 +116,20 @@ export function restoreAccumulatedPowers(optimizer: tf.Optimizer, saved: NamedTe
     if (target instanceof tf.Variable) target.assign(tensor);
   }
 }
+
+/**
+ * `optimizer.dispose()`, plus the learning-rate scalar that tfjs-core 4.22's
+ * `MomentumOptimizer.dispose` leaves behind (it overrides `SGDOptimizer.dispose`, which frees that
+ * scalar, without calling it): one leaked tensor per disposed momentum optimizer otherwise.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const learningRateScalar = (optimizer as unknown as { c?: tf.Tensor }).c;
+  optimizer.dispose();
+  if (
+    optimizer.getClassName() === 'Momentum' &&
+    learningRateScalar !== undefined &&
+    !learningRateScalar.isDisposed
+  ) {
+    learningRateScalar.dispose();
+  }
+}

@@ -9,6 +9,7 @@ import { checkNumber } from '../core/validate.js';
 import { gradientList } from './gradients.js';
 import {
   deserializeOptimizer,
+  disposeOptimizer,
   getLearningRate,
   isOptimizer,
   serializeOptimizer,
@@ -60,7 +61,7 @@ export class WeightDecay extends tf.Optimizer {
   }
 
   override dispose(): void {
-    this.base.dispose();
+    disposeOptimizer(this.base);
     super.dispose();
   }
 

@@ -16,6 +16,7 @@ import { gradientList } from '../optimizers/gradients.js';
 import {
   accumulatedPowers,
   deserializeOptimizer,
+  disposeOptimizer,
   getLearningRate,
   isOptimizer,
   restoreAccumulatedPowers,
@@ -213,7 +214,7 @@ export class MSAM extends tf.Optimizer {
 
   override dispose(): void {
     this.restore();
-    this.base.dispose();
+    disposeOptimizer(this.base);
     super.dispose();
   }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
-import { findOptimizer } from '../src/optimizers.js';
+import { findOptimizer, optimizerCatalog } from '../src/optimizers.js';
 import { findSurface } from '../src/surfaces.js';
 import { Trajectory, type TrajectorySummary } from '../src/trajectory.js';
 
@@ -116,6 +116,23 @@ async function nodeDefaultScene(): Promise<void> {
   }
   const leaked = tf.memory().numTensors - tensorsBefore;
   expect(leaked === 0, `the trajectories leaked ${leaked} tensor(s)`);
+}
+
+async function nodeEveryOptimizer(): Promise<void> {
+  await tf.setBackend('cpu');
+  const surface = findSurface('two-valleys');
+  const start = surface.defaultStarts[0] as { x: number; y: number };
+  const tensorsBefore = tf.memory().numTensors;
+  for (const entry of optimizerCatalog) {
+    const settings = { learningRate: surface.defaultLearningRate, rho: surface.defaultRho };
+    const trajectory = new Trajectory(surface, entry, settings, start);
+    trajectory.advance(100);
+    const last = trajectory.summary();
+    trajectory.dispose();
+    expect(Number.isFinite(last.loss), `${entry.id}: loss ${String(last.loss)} after 100 steps`);
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  expect(leaked === 0, `the catalog's trajectories leaked ${leaked} tensor(s)`);
 }
 
 async function valleysDefaultScene(): Promise<void> {
@@ -247,6 +264,7 @@ async function noConsoleErrors(): Promise<void> {
 
 const tests: Array<[string, () => Promise<void>]> = [
   ['node: the default scene, with the library itself: SGD → sharp, SAM → flat', nodeDefaultScene],
+  ['node: every optimizer of the catalog runs the scene without error or leak', nodeEveryOptimizer],
   [
     'two valleys: default scene ends with SGD in the sharp minimum, SAM in the flat one',
     valleysDefaultScene,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asam, fsam, gsam, looksam, sam, wsam } from '../../src/index.js';
+import { asam, esam, fsam, gsam, looksam, msam, sam, wsam, xsam } from '../../src/index.js';
 
 export interface OptimizerSettings {
   learningRate: number;
@@ -48,6 +48,19 @@ export const optimizerCatalog: readonly OptimizerEntry[] = [
   sharpnessAware('wsam', 'WSAM', '#9467bd', (base, rho) => wsam(base, { rho })),
   sharpnessAware('looksam', 'LookSAM', '#e377c2', (base, rho) => looksam(base, { rho })),
   sharpnessAware('fsam', 'F-SAM', '#bcbd22', (base, rho) => fsam(base, { rho })),
+  sharpnessAware('xsam', 'XSAM', '#7f7f7f', (base, rho) => xsam(base, { rho })),
+  sharpnessAware('esam', 'ESAM (random weight subsets)', '#aec7e8', (base, rho) =>
+    esam(base, { rho, gamma: 1 }),
+  ),
+  // MSAM follows a momentum buffer, so even the 2D scene gives it a momentum base.
+  {
+    id: 'msam',
+    label: 'MSAM (momentum)',
+    colour: '#98df8a',
+    create: (settings) =>
+      msam(tf.train.momentum(settings.learningRate, 0.9), { rho: settings.rho }),
+    wrap: (base, rho) => msam(base, { rho }),
+  },
 ];
 
 export const sharpnessAwareOptimizers = optimizerCatalog.filter((entry) => entry.wrap !== null);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { disposeOptimizer } from '../../src/index.js';
 import { selectBackend } from './backend.js';
 import { drawLineChart } from './chart.js';
 import { Classifier } from './classifier.js';
@@ -205,7 +206,7 @@ async function train(): Promise<void> {
   } finally {
     for (const contender of contenders) {
       contender.model.dispose();
-      contender.optimizer.dispose();
+      disposeOptimizer(contender.optimizer);
     }
     state.running = false;
     trainButton.disabled = false;

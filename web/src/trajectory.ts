@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { disposeOptimizer } from '../../src/index.js';
 import type { OptimizerEntry, OptimizerSettings } from './optimizers.js';
 import type { Point, Surface } from './surfaces.js';
 import { lossAt, minimumNear, topHessianEigenvalue, worstCaseIncrease } from './surfaces.js';
@@ -99,7 +100,7 @@ export class Trajectory {
 
   dispose(): void {
     this.position.dispose();
-    this.optimizer.dispose();
+    disposeOptimizer(this.optimizer);
   }
 }
 

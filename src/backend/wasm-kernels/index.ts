@@ -3,6 +3,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulKernel } from './batch-mat-mul.js';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.js';
+import { makeMaxPoolGradKernel } from './max-pool-grad.js';
 import { makeTileKernel } from './tile.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 
@@ -47,6 +48,9 @@ export function registerWasmTrainingKernels(): () => void {
   }
   const tile = tf.getKernel('Tile', 'wasm');
   if (tile !== undefined && !isOurs('Tile')) undos.push(swapKernel(makeTileKernel(tile)));
+  const maxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
+  if (maxPoolGrad !== undefined && !isOurs('MaxPoolGrad'))
+    undos.push(swapKernel(makeMaxPoolGradKernel(maxPoolGrad)));
   return () => {
     for (const undo of undos.reverse()) undo();
     undos.length = 0;

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from './index.js';
 import { onBothBackends, relativeError, seeded } from './parity-helpers.js';
 import { useBackend } from '../../testing/backends.js';
@@ -47,8 +47,8 @@ describe('wasm heap kernels', () => {
                 const x = makeInput([2, 9, 8, 3], 1) as tf.Tensor4D;
                 const y = tf.maxPool(x, [ph, pw], stride, pad);
                 const weights = seeded(y.shape, 2);
-                return tf.grad((input: tf.Tensor4D) =>
-                  tf.sum(tf.mul(tf.maxPool(input, [ph, pw], stride, pad), weights)),
+                return tf.grad((input: tf.Tensor) =>
+                  tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, [ph, pw], stride, pad), weights)),
                 )(x);
               }),
             );
@@ -60,8 +60,8 @@ describe('wasm heap kernels', () => {
     await expectParity('maxPool grad constant input', () =>
       tf.tidy(() => {
         const x = tf.zeros([1, 6, 6, 2]) as tf.Tensor4D;
-        return tf.grad((input: tf.Tensor4D) =>
-          tf.sum(tf.mul(tf.maxPool(input, 3, 1, 'same'), seeded([1, 6, 6, 2], 3))),
+        return tf.grad((input: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 3, 1, 'same'), seeded([1, 6, 6, 2], 3))),
         )(x);
       }),
     );
@@ -81,13 +81,195 @@ describe('wasm heap kernels', () => {
     );
   });
 
+  test('Slice matches cpu over ranks 1-6, dtypes, contiguous and strided slices', async () => {
+    const cases: Array<[number[], number[], number[]]> = [
+      [[40], [3], [-1]],
+      [
+        [7, 9],
+        [2, 3],
+        [4, 5],
+      ],
+      [
+        [7, 9],
+        [2, 0],
+        [3, -1],
+      ],
+      [
+        [4, 5, 6],
+        [1, 2, 0],
+        [2, 3, 6],
+      ],
+      [
+        [4, 5, 6],
+        [0, 0, 5],
+        [4, 5, 1],
+      ],
+      [
+        [4, 5, 40],
+        [1, 1, 3],
+        [3, 2, 35],
+      ],
+      [
+        [3, 4, 5, 6],
+        [1, 0, 2, 1],
+        [2, 4, 3, 4],
+      ],
+      [
+        [3, 4, 5, 6],
+        [0, 1, 0, 0],
+        [3, 2, 5, 6],
+      ],
+      [
+        [2, 3, 4, 5, 6],
+        [1, 1, 1, 1, 1],
+        [1, 2, 3, 4, 5],
+      ],
+      [
+        [2, 3, 2, 3, 2, 4],
+        [0, 1, 0, 1, 1, 0],
+        [2, 2, 2, 2, 1, 3],
+      ],
+    ];
+    for (const [shape, begin, size] of cases) {
+      const label = `slice ${shape} from ${begin} size ${size}`;
+      await expectParity(label, () => tf.tidy(() => tf.slice(seeded(shape, 3), begin, size)));
+      await expectParity(`${label} int32`, () =>
+        tf.tidy(() =>
+          tf.cast(
+            tf.slice(tf.cast(tf.mul(seeded(shape, 3), 100), 'int32'), begin, size),
+            'float32',
+          ),
+        ),
+      );
+      await expectParity(`${label} bool`, () =>
+        tf.tidy(() => tf.cast(tf.slice(tf.greater(seeded(shape, 3), 0), begin, size), 'float32')),
+      );
+    }
+  });
+
+  test('Sum matches cpu over every axis set of ranks 1-4, keepDims both ways', async () => {
+    for (const shape of [[7], [5, 6], [3, 1, 4], [3, 4, 5], [2, 3, 4, 5], [4, 1, 3, 1]]) {
+      const rank = shape.length;
+      for (let mask = 1; mask < 1 << rank; mask++) {
+        const axes = Array.from({ length: rank }, (_, i) => i).filter((i) => (mask >> i) & 1);
+        for (const keepDims of [false, true]) {
+          await expectParity(`sum ${shape} axes ${axes} keepDims ${keepDims}`, () =>
+            tf.tidy(() => tf.sum(seeded(shape, 5), axes, keepDims)),
+          );
+        }
+      }
+    }
+    await expectParity('sum negative axis', () => tf.tidy(() => tf.sum(seeded([3, 4, 5], 6), -3)));
+    await expectParity('sum int32 axis 0', () =>
+      tf.tidy(() => tf.cast(tf.sum(tf.cast(tf.mul(seeded([6, 4], 6), 50), 'int32'), 0), 'float32')),
+    );
+  });
+
+  test('Tile gradient matches cpu (ranks 1-4) and a LayerNormalization gradient', async () => {
+    for (const [shape, reps] of [
+      [[5], [3]],
+      [
+        [1, 4],
+        [6, 1],
+      ],
+      [
+        [2, 3],
+        [2, 2],
+      ],
+      [
+        [1, 1, 8],
+        [3, 4, 1],
+      ],
+      [
+        [3, 4, 1],
+        [1, 1, 8],
+      ],
+      [
+        [2, 1, 3],
+        [2, 3, 2],
+      ],
+      [
+        [1, 2, 1, 3],
+        [2, 1, 3, 2],
+      ],
+    ] as const) {
+      await expectParity(`tile grad ${shape} x ${reps}`, () =>
+        tf.tidy(() => {
+          const weights = seeded(
+            shape.map((d, i) => d * (reps[i] ?? 1)),
+            8,
+          );
+          return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.tile(x, [...reps]), weights)))(
+            seeded([...shape], 9),
+          );
+        }),
+      );
+    }
+    await expectParity('layerNormalization grads', () =>
+      tf.tidy(() => {
+        const layer = tfl.layers.layerNormalization({ epsilon: 1e-6 });
+        const x = seeded([3, 5, 8], 10);
+        layer.build(x.shape);
+        const weights = seeded([3, 5, 8], 11);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, weights)),
+          layer.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
+        const all = Object.values(grads).map((g) => tf.reshape(g, [-1]));
+        for (const w of layer.weights) w.dispose();
+        return tf.concat(all);
+      }),
+    );
+  });
+
+  test('UnsortedSegmentSum on the heap matches cpu: out-of-range ids, int32 x', async () => {
+    await expectParity('segment sum out-of-range ids', () =>
+      tf.tidy(() =>
+        tf.unsortedSegmentSum(seeded([5, 3], 13), tf.tensor1d([-1, 2, 4, 7, 2], 'int32'), 4),
+      ),
+    );
+    await expectParity('segment sum int32 x', () =>
+      tf.tidy(() =>
+        tf.cast(
+          tf.unsortedSegmentSum(
+            tf.cast(tf.mul(seeded([5, 3], 14), 100), 'int32'),
+            tf.tensor1d([1, 2, 1, 0, 2], 'int32'),
+            3,
+          ),
+          'float32',
+        ),
+      ),
+    );
+  });
+
+  test('batched BatchMatMul matches cpu: equal batches, broadcast batch 1, transposes', async () => {
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[4, 5, 7], [4, 7, 6], false, false],
+      [[2, 3, 5, 7], [2, 3, 7, 6], false, false],
+      [[4, 7, 5], [4, 6, 7], true, true],
+      [[1, 5, 7], [4, 7, 6], false, false],
+      [[5, 7], [3, 7, 6], false, false],
+      [[4, 5, 7], [1, 7, 6], false, false],
+      [[2, 3, 5, 7], [7, 6], false, false],
+      [[4, 5, 7], [1, 6, 7], false, true],
+      [[2, 1, 5, 7], [1, 3, 7, 6], false, false],
+    ];
+    for (const [shapeA, shapeB, ta, tb] of cases) {
+      await expectParity(`matmul ${shapeA} x ${shapeB} ta=${ta} tb=${tb}`, () =>
+        tf.tidy(() => tf.matMul(seeded(shapeA, 15), seeded(shapeB, 16), ta, tb)),
+      );
+    }
+  });
+
   test('heap kernels leak no tensors or data ids', async () => {
     await useBackend('wasm');
     const backend = tf.backend();
     const x = seeded([2, 9, 8, 3], 1) as tf.Tensor4D;
     const tensors = tf.memory().numTensors;
     const dataIds = backend.numDataIds();
-    const outs = [tf.grad((input: tf.Tensor4D) => tf.sum(tf.maxPool(input, 2, 2, 'same')))(x)];
+    const outs = [
+      tf.grad((input: tf.Tensor) => tf.sum(tf.maxPool(input as tf.Tensor4D, 2, 2, 'same')))(x),
+    ];
     for (const out of outs) out.dispose();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), dataIds);

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulKernel } from './batch-mat-mul.js';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.js';
 import { makeMaxPoolGradKernel } from './max-pool-grad.js';
+import { makeSliceKernel } from './slice.js';
+import { makeSumKernel } from './sum.js';
 import { makeTileKernel } from './tile.js';
+import { makeTileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 
 const installed = new Set<KernelConfig>();
@@ -23,6 +26,21 @@ function swapKernel(config: KernelConfig): () => void {
   };
 }
 
+const installedGradients = new Set<GradConfig>();
+
+function swapGradient(config: GradConfig): () => void {
+  const previous = tf.getGradient(config.kernelName);
+  tf.registerGradient(config);
+  installedGradients.add(config);
+  return () => {
+    if (tf.getGradient(config.kernelName) === config) {
+      tf.unregisterGradient(config.kernelName);
+      if (previous !== undefined) tf.registerGradient(previous);
+    }
+    installedGradients.delete(config);
+  };
+}
+
 function isOurs(name: string): boolean {
   const current = tf.getKernel(name, 'wasm');
   return current !== undefined && installed.has(current);
@@ -30,9 +48,12 @@ function isOurs(name: string): boolean {
 
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
- * Conv2DBackpropFilter and UnsortedSegmentSum, replaces the slow transposed BatchMatMul and
- * Conv2DBackpropInput and Tile. Returns a function restoring the previous kernels. Calling it again
- * while installed changes nothing (its undo is then a no-op).
+ * Conv2DBackpropFilter and UnsortedSegmentSum; replaces the slow transposed or batched
+ * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; and, on the
+ * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
+ * repetition. Returns a function restoring the previous kernels and gradient. Calling it again
+ * while installed changes nothing (its undo is then a no-op). Import tfjs-layers first: it
+ * registers tfjs-core's gradients and would replace the Tile gradient installed before it.
  */
 export function registerWasmTrainingKernels(): () => void {
   const undos: Array<() => void> = [];
@@ -51,6 +72,16 @@ export function registerWasmTrainingKernels(): () => void {
   const maxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
   if (maxPoolGrad !== undefined && !isOurs('MaxPoolGrad'))
     undos.push(swapKernel(makeMaxPoolGradKernel(maxPoolGrad)));
+  for (const [name, make] of [
+    ['Slice', makeSliceKernel],
+    ['Sum', makeSumKernel],
+  ] as const) {
+    const original = tf.getKernel(name, 'wasm');
+    if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));
+  }
+  const tileGradient = tf.getGradient('Tile');
+  if (tileGradient === undefined || !installedGradients.has(tileGradient))
+    undos.push(swapGradient(makeTileGradConfig(tileGradient)));
   return () => {
     for (const undo of undos.reverse()) undo();
     undos.length = 0;

@@ -211,13 +211,21 @@ describe('wasm training kernels', () => {
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',
       'UnsortedSegmentSum',
+      'MaxPoolGrad',
+      'Slice',
+      'Sum',
+      'Tile',
     ];
     undo();
     const before = names.map((n) => tf.getKernel(n, 'wasm'));
+    const tileGradientBefore = tf.getGradient('Tile');
     assert.equal(before[1], undefined);
+    assert.notEqual(tileGradientBefore, undefined);
     const first = registerWasmTrainingKernels();
     const installed = names.map((n) => tf.getKernel(n, 'wasm'));
     for (let i = 0; i < names.length; i++) assert.notEqual(installed[i], before[i], names[i]);
+    const tileGradientInstalled = tf.getGradient('Tile');
+    assert.notEqual(tileGradientInstalled, tileGradientBefore);
     const second = registerWasmTrainingKernels();
     assert.deepEqual(
       names.map((n) => tf.getKernel(n, 'wasm')),
@@ -228,11 +236,13 @@ describe('wasm training kernels', () => {
       names.map((n) => tf.getKernel(n, 'wasm')),
       installed,
     );
+    assert.equal(tf.getGradient('Tile'), tileGradientInstalled);
     first();
     assert.deepEqual(
       names.map((n) => tf.getKernel(n, 'wasm')),
       before,
     );
+    assert.equal(tf.getGradient('Tile'), tileGradientBefore);
     undo = registerWasmTrainingKernels();
   });
 });

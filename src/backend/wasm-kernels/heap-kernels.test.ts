@@ -147,7 +147,7 @@ describe('wasm heap kernels', () => {
     }
   });
 
-  test('Sum matches cpu over every axis set of ranks 1-4, keepDims both ways', async () => {
+  test('Sum and Mean match cpu over every axis set of ranks 1-4, keepDims both ways', async () => {
     for (const shape of [[7], [5, 6], [3, 1, 4], [3, 4, 5], [2, 3, 4, 5], [4, 1, 3, 1]]) {
       const rank = shape.length;
       for (let mask = 1; mask < 1 << rank; mask++) {
@@ -155,6 +155,9 @@ describe('wasm heap kernels', () => {
         for (const keepDims of [false, true]) {
           await expectParity(`sum ${shape} axes ${axes} keepDims ${keepDims}`, () =>
             tf.tidy(() => tf.sum(seeded(shape, 5), axes, keepDims)),
+          );
+          await expectParity(`mean ${shape} axes ${axes} keepDims ${keepDims}`, () =>
+            tf.tidy(() => tf.mean(seeded(shape, 5), axes, keepDims)),
           );
         }
       }
@@ -259,6 +262,30 @@ describe('wasm heap kernels', () => {
         tf.tidy(() => tf.matMul(seeded(shapeA, 15), seeded(shapeB, 16), ta, tb)),
       );
     }
+  });
+
+  test('Identity shares data: clones read back equal and survive the source', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const source = seeded([3, 4], 17);
+    const expected = source.arraySync();
+    const dataIds = backend.numDataIds();
+    const copy = tf.clone(source);
+    assert.equal(backend.numDataIds(), dataIds);
+    source.dispose();
+    assert.deepEqual(copy.arraySync(), expected);
+    copy.dispose();
+    assert.equal(backend.numDataIds(), dataIds - 1);
+    const variable = tf.variable(seeded([2, 2], 18));
+    const snapshot = tf.clone(variable);
+    const before = snapshot.arraySync();
+    variable.assign(tf.zeros([2, 2]));
+    assert.deepEqual(snapshot.arraySync(), before);
+    assert.deepEqual(variable.arraySync(), [
+      [0, 0],
+      [0, 0],
+    ]);
+    tf.dispose([variable, snapshot]);
   });
 
   test('heap kernels leak no tensors or data ids', async () => {

@@ -5,7 +5,8 @@ import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.js';
 import { makeMaxPoolGradKernel } from './max-pool-grad.js';
 import { makeSliceKernel } from './slice.js';
-import { makeSumKernel } from './sum.js';
+import { makeReductionKernel } from './sum.js';
+import { makeIdentityKernel } from './identity.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
@@ -74,7 +75,9 @@ export function registerWasmTrainingKernels(): () => void {
     undos.push(swapKernel(makeMaxPoolGradKernel(maxPoolGrad)));
   for (const [name, make] of [
     ['Slice', makeSliceKernel],
-    ['Sum', makeSumKernel],
+    ['Sum', (original: KernelConfig) => makeReductionKernel(original, 'Sum')],
+    ['Mean', (original: KernelConfig) => makeReductionKernel(original, 'Mean')],
+    ['Identity', makeIdentityKernel],
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));

@@ -24,11 +24,11 @@ function asOuterReducedInner(
 }
 
 /**
- * float32 Sum over axes that are not innermost, as one pass over the wasm heap with float64
- * accumulators (the order of additions of tfjs-backend-cpu). The stock wasm Sum transposes the
- * reduced axes innermost first; innermost reductions still go to it.
+ * float32 Sum (or Mean) over axes that are not innermost, as one pass over the wasm heap with
+ * float64 accumulators (the order of additions of tfjs-backend-cpu). The stock wasm Sum and Mean
+ * transpose the reduced axes innermost first; innermost reductions still go to them.
  */
-export function makeSumKernel(original: KernelConfig): KernelConfig {
+export function makeReductionKernel(original: KernelConfig, kind: 'Sum' | 'Mean'): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const x = inputs['x'] as TensorInfo;
     const axes = tf.util.parseAxisParam(attrs?.['axis'] as number | number[], x.shape);
@@ -43,15 +43,49 @@ export function makeSumKernel(original: KernelConfig): KernelConfig {
     const source = floatView(backend, x);
     const target = floatView(backend, out);
     const { outer, reduced, inner } = layout;
-    const acc = new Float64Array(inner);
+    const divisor = kind === 'Mean' ? reduced : 1;
     for (let o = 0; o < outer; o++) {
-      acc.fill(0);
-      let from = o * reduced * inner;
-      for (let r = 0; r < reduced; r++, from += inner)
-        for (let i = 0; i < inner; i++) acc[i] = acc[i]! + source[from + i]!;
-      target.set(acc, o * inner);
+      const base = o * reduced * inner;
+      const end = base + reduced * inner;
+      const at = o * inner;
+      let i = 0;
+      // Eight columns at a time in scalar (float64) accumulators: a JS engine keeps them in
+      // registers, where an accumulator array costs a load and a store per element.
+      for (; i + 8 <= inner; i += 8) {
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0,
+          s4 = 0,
+          s5 = 0,
+          s6 = 0,
+          s7 = 0;
+        for (let p = base + i; p < end; p += inner) {
+          s0 += source[p]!;
+          s1 += source[p + 1]!;
+          s2 += source[p + 2]!;
+          s3 += source[p + 3]!;
+          s4 += source[p + 4]!;
+          s5 += source[p + 5]!;
+          s6 += source[p + 6]!;
+          s7 += source[p + 7]!;
+        }
+        target[at + i] = s0 / divisor;
+        target[at + i + 1] = s1 / divisor;
+        target[at + i + 2] = s2 / divisor;
+        target[at + i + 3] = s3 / divisor;
+        target[at + i + 4] = s4 / divisor;
+        target[at + i + 5] = s5 / divisor;
+        target[at + i + 6] = s6 / divisor;
+        target[at + i + 7] = s7 / divisor;
+      }
+      for (; i < inner; i++) {
+        let sum = 0;
+        for (let p = base + i; p < end; p += inner) sum += source[p]!;
+        target[at + i] = sum / divisor;
+      }
     }
     return out;
   };
-  return { kernelName: 'Sum', backendName: 'wasm', kernelFunc };
+  return { kernelName: kind, backendName: 'wasm', kernelFunc };
 }

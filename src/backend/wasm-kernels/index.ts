@@ -3,6 +3,10 @@ import type { GradConfig, KernelConfig } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulKernel } from './batch-mat-mul.js';
 import { conv2dBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv2d-backprop-input.js';
+import {
+  depthwiseConv2dBackpropFilterKernel,
+  depthwiseConv2dBackpropInputKernel,
+} from './depthwise-conv2d-backprop.js';
 import { makeMaxPoolGradKernel } from './max-pool-grad.js';
 import { makeSliceKernel } from './slice.js';
 import { makeReductionKernel } from './sum.js';
@@ -49,7 +53,7 @@ function isOurs(name: string): boolean {
 
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
- * Conv2DBackpropFilter and UnsortedSegmentSum; replaces the slow transposed or batched
+ * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
  * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
  * repetition. Returns a function restoring the previous kernels and gradient. Calling it again
@@ -64,6 +68,8 @@ export function registerWasmTrainingKernels(): () => void {
   for (const config of [
     conv2dBackpropFilterKernel,
     conv2dBackpropInputKernel,
+    depthwiseConv2dBackpropFilterKernel,
+    depthwiseConv2dBackpropInputKernel,
     unsortedSegmentSumKernel,
   ]) {
     if (!isOurs(config.kernelName)) undos.push(swapKernel(config));

@@ -214,7 +214,11 @@ describe('wasm training kernels', () => {
       'MaxPoolGrad',
       'Slice',
       'Sum',
+      'Mean',
+      'Identity',
       'Tile',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
     ];
     undo();
     const before = names.map((n) => tf.getKernel(n, 'wasm'));

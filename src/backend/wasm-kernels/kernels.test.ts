@@ -51,24 +51,27 @@ describe('wasm training kernels', () => {
   });
   after(() => undo());
 
-  test('Conv2DBackpropFilter matches cpu over strides, paddings, filters', async () => {
-    for (const stride of [1, 2, 3])
-      for (const pad of PADDINGS)
-        for (const [kh, kw] of [
-          [3, 3],
-          [1, 1],
-          [2, 3],
-        ] as const) {
-          const label = `filter s${stride} ${JSON.stringify(pad)} k${kh}x${kw}`;
-          await expectParity(label, () =>
-            tf.tidy(() => {
-              const x = seeded([2, 9, 8, 3], 1) as tf.Tensor4D;
-              const y = tf.conv2d(x, seeded([kh, kw, 3, 4], 2) as tf.Tensor4D, stride, pad);
-              const dy = seeded(y.shape, 3) as tf.Tensor4D;
-              return conv2dBackpropFilter(x, dy, [kh, kw, 3, 4], stride, pad);
-            }),
-          );
-        }
+  test('Conv2DBackpropFilter matches cpu over strides, paddings, filters (im2col and conv forms)', async () => {
+    // 3 input channels take the im2col + matmul form, 6 the transposed-convolution form.
+    for (const inChannels of [3, 6])
+      for (const stride of [1, 2, 3])
+        for (const pad of PADDINGS)
+          for (const [kh, kw] of [
+            [3, 3],
+            [1, 1],
+            [2, 3],
+          ] as const) {
+            const label = `filter ci${inChannels} s${stride} ${JSON.stringify(pad)} k${kh}x${kw}`;
+            const filterShape: [number, number, number, number] = [kh, kw, inChannels, 4];
+            await expectParity(label, () =>
+              tf.tidy(() => {
+                const x = seeded([2, 9, 8, inChannels], 1) as tf.Tensor4D;
+                const y = tf.conv2d(x, seeded(filterShape, 2) as tf.Tensor4D, stride, pad);
+                const dy = seeded(y.shape, 3) as tf.Tensor4D;
+                return conv2dBackpropFilter(x, dy, filterShape, stride, pad);
+              }),
+            );
+          }
   });
 
   test('Conv2DBackpropInput matches cpu over strides, paddings, filters', async () => {
@@ -189,10 +192,13 @@ describe('wasm training kernels', () => {
     const dy = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
     const a = seeded([5, 7], 4) as tf.Tensor2D;
     const ids = tf.tensor1d([0, 2, 2, 1, 0], 'int32');
+    const wide = seeded([2, 9, 8, 6], 1) as tf.Tensor4D;
+    const dyWide = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
     const tensors = tf.memory().numTensors;
     const dataIds = backend.numDataIds();
     const outs = [
       conv2dBackpropFilter(x, dy, [3, 3, 3, 4], 2, 'same'),
+      conv2dBackpropFilter(wide, dyWide, [3, 3, 6, 4], 2, 'same'),
       tf.conv2dTranspose(dy, w, [2, 9, 8, 3], 2, 'same'),
       tf.matMul(a, a, true, false),
       tf.matMul(a, a, false, true),
@@ -202,7 +208,7 @@ describe('wasm training kernels', () => {
     for (const out of outs) out.dispose();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), dataIds);
-    tf.dispose([x, w, dy, a, ids]);
+    tf.dispose([x, w, dy, a, ids, wide, dyWide]);
   });
 
   test('undo restores the previous kernel configs; registering twice is safe', () => {

@@ -56,7 +56,18 @@ describe('wasm heap kernels', () => {
         }
   });
 
-  test('MaxPoolGrad: all-equal and -Infinity windows route like cpu', async () => {
+  test('MaxPoolGrad: exact 2x2 tiling, all-equal and -Infinity windows route like cpu', async () => {
+    for (const makeInput of [seeded, withTies]) {
+      await expectParity(`maxPool grad 2x2 tiling ${makeInput.name}`, () =>
+        tf.tidy(() => {
+          const x = makeInput([2, 8, 6, 5], 20) as tf.Tensor4D;
+          const weights = seeded([2, 4, 3, 5], 21);
+          return tf.grad((input: tf.Tensor) =>
+            tf.sum(tf.mul(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid'), weights)),
+          )(x);
+        }),
+      );
+    }
     await expectParity('maxPool grad constant input', () =>
       tf.tidy(() => {
         const x = tf.zeros([1, 6, 6, 2]) as tf.Tensor4D;

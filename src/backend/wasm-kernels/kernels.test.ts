@@ -194,11 +194,13 @@ describe('wasm training kernels', () => {
     const ids = tf.tensor1d([0, 2, 2, 1, 0], 'int32');
     const wide = seeded([2, 9, 8, 6], 1) as tf.Tensor4D;
     const dyWide = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
+    const dyValid = seeded([2, 4, 3, 4], 3) as tf.Tensor4D;
     const tensors = tf.memory().numTensors;
     const dataIds = backend.numDataIds();
     const outs = [
       conv2dBackpropFilter(x, dy, [3, 3, 3, 4], 2, 'same'),
       conv2dBackpropFilter(wide, dyWide, [3, 3, 6, 4], 2, 'same'),
+      conv2dBackpropFilter(wide, dyValid, [3, 3, 6, 4], 2, 'valid'),
       tf.conv2dTranspose(dy, w, [2, 9, 8, 3], 2, 'same'),
       tf.matMul(a, a, true, false),
       tf.matMul(a, a, false, true),
@@ -208,7 +210,7 @@ describe('wasm training kernels', () => {
     for (const out of outs) out.dispose();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), dataIds);
-    tf.dispose([x, w, dy, a, ids, wide, dyWide]);
+    tf.dispose([x, w, dy, a, ids, wide, dyWide, dyValid]);
   });
 
   test('undo restores the previous kernel configs; registering twice is safe', () => {

@@ -2,6 +2,8 @@
  * Milliseconds per SGD train step (`model.trainOnBatch`) on the cpu, wasm (with the training
  * kernels of src/backend/wasm-kernels) and stock wasm backends.
  *   npm run bench:backend -- --model mlp --backend wasm --steps 5 [--warmup 1] [--json]
+ *     [--out bench/results/backend-mlp-wasm.json]
+ * The machine is shared: every result records the 1-minute load average before and after it.
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../src/models/index.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.js';
+import { machineInfo, median, writeJson } from './report.js';
 
 const BENCH_MODELS = ['mlp', 'cnn', 'resnet20', 'transformer'] as const;
 const BENCH_BACKENDS = ['wasm', 'wasm-stock', 'cpu'] as const;
@@ -65,6 +68,7 @@ interface Args {
   steps: number;
   warmup: number;
   json: boolean;
+  out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -84,6 +88,7 @@ function parseArgs(argv: string[]): Args {
       return value;
     };
     if (flag === '--json') args.json = true;
+    else if (flag === '--out') args.out = need();
     else if (flag === '--model') {
       const v = need();
       if (!(BENCH_MODELS as readonly string[]).includes(v))
@@ -102,7 +107,7 @@ function parseArgs(argv: string[]): Args {
       else args.warmup = v;
     } else
       throw new Error(
-        `unknown argument '${flag}'; use --model, --backend, --steps, --warmup, --json`,
+        `unknown argument '${flag}'; use --model, --backend, --steps, --warmup, --json, --out`,
       );
   }
   return args;
@@ -126,8 +131,11 @@ interface Result {
   backend: BenchBackend;
   batch: number;
   msPerStep: number | null;
+  medianMsPerStep: number | null;
   steps: number;
   topKernels: string;
+  /** 1-minute load average just before and just after the measurement. */
+  loadAverage: [number, number];
   error?: string;
 }
 
@@ -143,14 +151,21 @@ async function measure(model: BenchModel, backend: BenchBackend, args: Args): Pr
     backend,
     batch: work.batch,
     msPerStep: null,
+    medianMsPerStep: null,
     steps: args.steps,
     topKernels: '',
+    loadAverage: [os.loadavg()[0] ?? NaN, NaN],
   };
   try {
     for (let i = 0; i < args.warmup; i++) await net.trainOnBatch(x, y);
-    const start = performance.now();
-    for (let i = 0; i < args.steps; i++) await net.trainOnBatch(x, y);
-    base.msPerStep = (performance.now() - start) / args.steps;
+    const stepMs: number[] = [];
+    for (let i = 0; i < args.steps; i++) {
+      const start = performance.now();
+      await net.trainOnBatch(x, y);
+      stepMs.push(performance.now() - start);
+    }
+    base.msPerStep = stepMs.reduce((a, b) => a + b, 0) / args.steps;
+    base.medianMsPerStep = median(stepMs);
     const profile = await tf.profile(async () => {
       await net.trainOnBatch(x, y);
     });
@@ -169,6 +184,7 @@ async function measure(model: BenchModel, backend: BenchBackend, args: Args): Pr
   } finally {
     tf.dispose([x, y]);
     net.dispose();
+    base.loadAverage[1] = os.loadavg()[0] ?? NaN;
   }
   return base;
 }
@@ -197,18 +213,32 @@ async function main(): Promise<void> {
             backend: r.backend,
             batch: r.batch,
             msPerStep: r.msPerStep,
+            medianMsPerStep: r.medianMsPerStep,
             steps: r.steps,
+            topKernels: r.topKernels,
+            loadAverage: r.loadAverage,
           }),
         );
       } else {
         const ms =
-          r.msPerStep === null ? `failed: ${r.error}` : `${r.msPerStep.toFixed(1)} ms/step`;
+          r.msPerStep === null
+            ? `failed: ${r.error}`
+            : `${r.msPerStep.toFixed(1)} ms/step (median ${r.medianMsPerStep?.toFixed(1)})`;
         console.log(
           `${model.padEnd(12)} ${backend.padEnd(11)} batch ${String(r.batch).padEnd(4)} ${ms}`,
         );
         if (r.topKernels) console.log(`  top kernels (ms): ${r.topKernels}`);
+        console.log(`  load average: ${r.loadAverage.map((l) => l.toFixed(2)).join(' -> ')}`);
       }
     }
+  }
+  if (args.out !== undefined) {
+    writeJson(args.out, {
+      benchmark: 'backend',
+      machine: { ...machineInfo(), command },
+      warmup: args.warmup,
+      results,
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 
-type HeapArray = Float32Array | Int32Array | Uint8Array;
+export type HeapArray = Float32Array | Int32Array | Uint8Array;
 
 /** The part of tfjs-backend-wasm's BackendWasm that JS kernels on the wasm heap use. */
 interface WasmHeapBackend {

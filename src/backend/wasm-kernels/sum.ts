@@ -24,6 +24,58 @@ function asOuterReducedInner(
 }
 
 /**
+ * target[o, i] = sum_r source[o, r, i] / divisor. Eight columns at a time in scalar (float64)
+ * accumulators: a JS engine keeps them in registers, where an accumulator array costs a load
+ * and a store per element. A function of its own so that it is optimized once for all shapes.
+ */
+function sumColumns(
+  source: Float32Array,
+  target: Float32Array,
+  { outer, reduced, inner }: { outer: number; reduced: number; inner: number },
+  divisor: number,
+): void {
+  for (let o = 0; o < outer; o++) {
+    const base = o * reduced * inner;
+    const end = base + reduced * inner;
+    const at = o * inner;
+    let i = 0;
+    for (; i + 8 <= inner; i += 8) {
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0,
+        s4 = 0,
+        s5 = 0,
+        s6 = 0,
+        s7 = 0;
+      for (let p = base + i; p < end; p += inner) {
+        s0 += source[p]!;
+        s1 += source[p + 1]!;
+        s2 += source[p + 2]!;
+        s3 += source[p + 3]!;
+        s4 += source[p + 4]!;
+        s5 += source[p + 5]!;
+        s6 += source[p + 6]!;
+        s7 += source[p + 7]!;
+      }
+      target[at + i] = s0 / divisor;
+      target[at + i + 1] = s1 / divisor;
+      target[at + i + 2] = s2 / divisor;
+      target[at + i + 3] = s3 / divisor;
+      target[at + i + 4] = s4 / divisor;
+      target[at + i + 5] = s5 / divisor;
+      target[at + i + 6] = s6 / divisor;
+      target[at + i + 7] = s7 / divisor;
+    }
+    for (; i < inner; i++) {
+      let sum = 0;
+      for (let p = base + i; p < end; p += inner) sum += source[p]!;
+      target[at + i] = sum / divisor;
+    }
+  }
+}
+
+/**
  * float32 Sum (or Mean) over axes that are not innermost, as one pass over the wasm heap with
  * float64 accumulators (the order of additions of tfjs-backend-cpu). The stock wasm Sum and Mean
  * transpose the reduced axes innermost first; innermost reductions still go to them.
@@ -42,49 +94,7 @@ export function makeReductionKernel(original: KernelConfig, kind: 'Sum' | 'Mean'
     const out = allocate(backend, outShape, 'float32');
     const source = floatView(backend, x);
     const target = floatView(backend, out);
-    const { outer, reduced, inner } = layout;
-    const divisor = kind === 'Mean' ? reduced : 1;
-    for (let o = 0; o < outer; o++) {
-      const base = o * reduced * inner;
-      const end = base + reduced * inner;
-      const at = o * inner;
-      let i = 0;
-      // Eight columns at a time in scalar (float64) accumulators: a JS engine keeps them in
-      // registers, where an accumulator array costs a load and a store per element.
-      for (; i + 8 <= inner; i += 8) {
-        let s0 = 0,
-          s1 = 0,
-          s2 = 0,
-          s3 = 0,
-          s4 = 0,
-          s5 = 0,
-          s6 = 0,
-          s7 = 0;
-        for (let p = base + i; p < end; p += inner) {
-          s0 += source[p]!;
-          s1 += source[p + 1]!;
-          s2 += source[p + 2]!;
-          s3 += source[p + 3]!;
-          s4 += source[p + 4]!;
-          s5 += source[p + 5]!;
-          s6 += source[p + 6]!;
-          s7 += source[p + 7]!;
-        }
-        target[at + i] = s0 / divisor;
-        target[at + i + 1] = s1 / divisor;
-        target[at + i + 2] = s2 / divisor;
-        target[at + i + 3] = s3 / divisor;
-        target[at + i + 4] = s4 / divisor;
-        target[at + i + 5] = s5 / divisor;
-        target[at + i + 6] = s6 / divisor;
-        target[at + i + 7] = s7 / divisor;
-      }
-      for (; i < inner; i++) {
-        let sum = 0;
-        for (let p = base + i; p < end; p += inner) sum += source[p]!;
-        target[at + i] = sum / divisor;
-      }
-    }
+    sumColumns(source, target, layout, kind === 'Mean' ? layout.reduced : 1);
     return out;
   };
   return { kernelName: kind, backendName: 'wasm', kernelFunc };

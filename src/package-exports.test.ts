@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, { types: string; import: string }>;
+};
+
+/** `./dist/diagnostics/index.js` is built from `src/diagnostics/index.ts`. */
+function sourceOf(distPath: string): string {
+  return join(root, distPath.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
+}
+
+test('every subpath export is built from a source module that loads', async () => {
+  const expected: Record<string, string> = {
+    '.': 'sam',
+    './data': 'addSymmetricLabelNoise',
+    './diagnostics': 'hessianEigenvalues',
+    './models': 'buildModel',
+  };
+  for (const [subpath, symbol] of Object.entries(expected)) {
+    const entry = manifest.exports[subpath];
+    assert.ok(entry, `package.json exports ${subpath}`);
+    assert.equal(entry.types, entry.import.replace(/\.js$/, '.d.ts'), `${subpath} types`);
+    const source = sourceOf(entry.import);
+    assert.ok(existsSync(source), `${subpath} → ${source}`);
+    const module = (await import(pathToFileURL(source).href)) as Record<string, unknown>;
+    assert.equal(typeof module[symbol], 'function', `${subpath} exports ${symbol}`);
+  }
+});

@@ -11,10 +11,15 @@ async function run(args: string[]): Promise<string> {
   const log = console.log;
   console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
   try {
-    await buildProgram()
-      .exitOverride()
-      .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-      .parseAsync(['node', 'tfjs-sam', ...args]);
+    const program = buildProgram();
+    // Subcommands do not inherit these settings once created: without them a commander error
+    // in a subcommand would exit the test process.
+    for (const command of [program, ...program.commands]) {
+      command
+        .exitOverride()
+        .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    }
+    await program.parseAsync(['node', 'tfjs-sam', ...args]);
   } finally {
     console.log = log;
   }
@@ -120,6 +125,40 @@ test('compare refuses --m-sharpness for a method that changes the update, before
       /--m-sharpness 2: gsam changes the SAM update itself.*drop gsam or --m-sharpness/,
     );
     assert.equal(existsSync(join(out, 'runs')), false, 'nothing was trained');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('bad arguments are refused before any training, with a message that says what to use', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-'));
+  const cases: Array<[string[], RegExp]> = [
+    [
+      ['--optimizers', 'sgd,sam(rhoo=1)'],
+      /sam\(rhoo=1\): SAM: unknown option 'rhoo'. Known options: rho,/,
+    ],
+    [
+      ['--optimizers', 'sgd,xsam(alphaDelta=0)'],
+      /xsam\(alphaDelta=0\): XSAM: option 'alphaDelta' is 0/,
+    ],
+    [['--optimizers', 'sgd,sma'], /unknown optimizer 'sma' in 'sma'. Known: sgd, momentum/],
+    [['--model', 'vgg'], /--model is 'vgg'; expected one of mlp, cnn, resnet20/],
+    [['--augment', 'spin'], /--augment part 'spin' is not one of crop\[=pad\], flip/],
+    [['--epochs', '0'], /--epochs is '0'; expected an integer >= 1/],
+    [['--label-noise', '1.5'], /--label-noise is '1.5'; expected a number in \[0, 0.99\]/],
+    [['--budget', 'equal-time'], /Allowed choices are equal-steps, equal-compute/],
+    [['--dataset', 'cifar10'], /--dataset cifar10 needs --data-dir/],
+    [['--dataset', 'fashion-mnist', '--data-dir', out], /lacks train-images-idx3-ubyte/],
+  ];
+  try {
+    for (const [args, message] of cases) {
+      await assert.rejects(
+        run(['compare', '--model', 'mlp', '--train-subset', '100', '--out', out, ...args]),
+        message,
+        args.join(' '),
+      );
+      assert.equal(existsSync(join(out, 'runs')), false, `${args.join(' ')}: nothing was trained`);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -13,6 +13,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { SAM } from '../core/sam.js';
 import type { AugmentOptions } from '../data/augment.js';
+import { batchCount } from '../data/batches.js';
+import { MODEL_NAMES } from '../models/index.js';
+import { disposeOptimizer } from '../optimizers/registry.js';
 import {
   buildOptimizer,
   isPlainOptimizer,
@@ -197,13 +200,14 @@ function machine(): string {
   return `${cores.length} × ${cores[0]?.model.trim() ?? 'cpu'}, node ${process.version}`;
 }
 
-function hyperparameters(flags: CommonFlags): CommonHyperparameters {
+function hyperparameters(flags: CommonFlags, data?: PreparedData): CommonHyperparameters {
   return {
     learningRate: flags.lr,
     momentum: flags.momentum,
     weightDecay: flags.weightDecay,
     base: flags.base,
     ...(flags.rho === undefined ? {} : { rho: flags.rho }),
+    ...(data === undefined ? {} : { stepsPerEpoch: batchCount(data.train.count, flags.batchSize) }),
   };
 }
 
@@ -214,11 +218,22 @@ function outDir(flags: CommonFlags, kind: string): string {
   return dir;
 }
 
+/**
+ * Checks the flags that are only read later (model, augmentation, every optimizer with its
+ * options), then starts the backend and loads the data: a typo in the last optimizer of a
+ * comparison is reported before the first one trains.
+ */
 async function setup(
   flags: CommonFlags,
   seed: number,
+  specs: readonly OptimizerSpec[],
 ): Promise<{ backend: string; data: PreparedData }> {
+  if (!(MODEL_NAMES as readonly string[]).includes(flags.model)) {
+    throw new Error(`--model is '${flags.model}'; expected one of ${MODEL_NAMES.join(', ')}.`);
+  }
+  parseAugment(flags.augment);
   const backend = await startBackend(flags.backend, () => undefined);
+  checkOptimizers(specs, flags);
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
@@ -266,18 +281,30 @@ async function runMatrix(
       };
       runs.push(
         await runOne(run, data, modelBuilder(flags.model, data, seed), () =>
-          buildOptimizer(spec, common),
+          buildOptimizer(spec, withStepsPerEpoch(common, data, flags)),
         ),
       );
       if (wasInterrupted())
         return [
           ...results,
-          { ...aggregate(spec.label, passesPerStep(spec), epochs, runs), ...extra },
+          { ...aggregate(spec.label, passes(spec, data, flags), epochs, runs), ...extra },
         ];
     }
-    results.push({ ...aggregate(spec.label, passesPerStep(spec), epochs, runs), ...extra });
+    results.push({ ...aggregate(spec.label, passes(spec, data, flags), epochs, runs), ...extra });
   }
   return results;
+}
+
+function withStepsPerEpoch(
+  common: CommonHyperparameters,
+  data: PreparedData,
+  flags: CommonFlags,
+): CommonHyperparameters {
+  return { ...common, stepsPerEpoch: batchCount(data.train.count, flags.batchSize) };
+}
+
+function passes(spec: OptimizerSpec, data: PreparedData, flags: CommonFlags): number {
+  return passesPerStep(spec, hyperparameters(flags, data));
 }
 
 async function finish(out: string, results: ResultsFile): Promise<void> {
@@ -324,15 +351,16 @@ function baseResults(
   };
 }
 
-/** Refuses --m-sharpness for methods that cannot split their step, before any training. */
-function checkMSharpness(specs: OptimizerSpec[], flags: CommonFlags): void {
-  if (flags.mSharpness <= 1) return;
+/**
+ * Builds every optimizer once, so that a bad option fails before any training, and refuses
+ * --m-sharpness for methods that cannot split their step.
+ */
+function checkOptimizers(specs: readonly OptimizerSpec[], flags: CommonFlags): void {
   for (const spec of specs) {
-    if (isPlainOptimizer(spec.name)) continue;
     const optimizer = buildOptimizer(spec, hyperparameters(flags)) as Partial<SAM> & tf.Optimizer;
     const supported = optimizer.supportsMSharpness === true;
-    optimizer.dispose();
-    if (!supported) {
+    disposeOptimizer(optimizer);
+    if (flags.mSharpness > 1 && !isPlainOptimizer(spec.name) && !supported) {
       throw new Error(
         `--m-sharpness ${flags.mSharpness}: ${spec.label} changes the SAM update itself, so per-part perturbations cannot be averaged into it. m-sharpness works with sam, asam, samon and esam; drop ${spec.label} or --m-sharpness.`,
       );
@@ -394,15 +422,14 @@ export function buildProgram(): Command {
           );
         }
         const out = outDir(flags, 'compare');
-        const { backend, data } = await setup(flags, flags.seeds[0] as number);
-        checkMSharpness(specs, flags);
-        const costliest = Math.max(...specs.map(passesPerStep));
+        const { backend, data } = await setup(flags, flags.seeds[0] as number, specs);
+        const costliest = Math.max(...specs.map((spec) => passes(spec, data, flags)));
         const plan = specs.map((spec) => ({
           spec,
           common: hyperparameters(flags),
           epochs:
             flags.budget === 'equal-compute'
-              ? Math.max(1, Math.round((flags.epochs * costliest) / passesPerStep(spec)))
+              ? Math.max(1, Math.round((flags.epochs * costliest) / passes(spec, data, flags)))
               : flags.epochs,
         }));
         console.log(
@@ -437,8 +464,7 @@ export function buildProgram(): Command {
     .action(async (flags: CommonFlags & { optimizer: string; seed: number }) => {
       const spec = parseOptimizerSpec(flags.optimizer);
       const out = outDir(flags, 'train');
-      const { backend, data } = await setup(flags, flags.seed);
-      checkMSharpness([spec], flags);
+      const { backend, data } = await setup(flags, flags.seed, [spec]);
       const optimizers = await runMatrix(
         flags,
         out,
@@ -468,7 +494,6 @@ export function buildProgram(): Command {
         if (flags.validation <= 0) flags.validation = 0.1;
         const spec = parseOptimizerSpec(flags.optimizer);
         const out = outDir(flags, 'sweep');
-        const { backend, data } = await setup(flags, flags.seeds[0] as number);
         const plan = (flags.lrs ?? [flags.lr]).flatMap((lr) =>
           flags.rhos.map((rho) => ({
             spec: {
@@ -480,6 +505,11 @@ export function buildProgram(): Command {
             epochs: flags.epochs,
             extra: { rho, learningRate: lr },
           })),
+        );
+        const { backend, data } = await setup(
+          flags,
+          flags.seeds[0] as number,
+          plan.map((p) => p.spec),
         );
         const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);
         const ranked = optimizers

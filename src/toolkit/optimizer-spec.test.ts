@@ -9,6 +9,7 @@ import { GSAM } from '../variants/gsam.js';
 import type { LookSAM } from '../variants/looksam.js';
 import { MSAM } from '../variants/msam.js';
 import type { ESAM } from '../variants/esam.js';
+import type { XSAM } from '../variants/xsam.js';
 import {
   buildOptimizer,
   parseOptimizerList,
@@ -115,4 +116,23 @@ test('msam, xsam and esam specs: MSAM takes the weight decay itself, ESAM trains
   assert.equal(passesPerStep(parseOptimizerSpec('msam')), 1);
   assert.equal(passesPerStep(parseOptimizerSpec('xsam(dynamic=false,ascentSteps=2)')), 3);
   for (const o of [m, e]) o.dispose();
+});
+
+test('xsam searches α once per epoch when the run knows its epoch length', async () => {
+  await useBackend('cpu');
+  const perEpoch = buildOptimizer(parseOptimizerSpec('xsam'), {
+    ...common,
+    stepsPerEpoch: 79,
+  }) as XSAM;
+  assert.equal(perEpoch.alphaEvery, 79);
+  const explicit = buildOptimizer(parseOptimizerSpec('xsam(alphaEvery=5)'), {
+    ...common,
+    stepsPerEpoch: 79,
+  }) as XSAM;
+  assert.equal(explicit.alphaEvery, 5, "the spec's own option wins");
+  const unknownEpoch = buildOptimizer(parseOptimizerSpec('xsam'), common) as XSAM;
+  assert.equal(unknownEpoch.alphaEvery, 1, "the library's default without an epoch length");
+  // 21 probe forward passes (half a pass each) once per 79 steps on top of the 2 passes.
+  assert.equal(passesPerStep(parseOptimizerSpec('xsam'), { stepsPerEpoch: 79 }), 2 + 21 / 2 / 79);
+  for (const o of [perEpoch, explicit, unknownEpoch]) o.dispose();
 });

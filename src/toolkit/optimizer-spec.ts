@@ -33,6 +33,8 @@ export interface CommonHyperparameters {
   /** Base optimizer of the SAM family: 'momentum' (default), 'sgd', 'adam', 'adamw', 'rmsprop'. */
   base: string;
   rho?: number;
+  /** Steps in one epoch of the run, when known (XSAM then searches α once per epoch). */
+  stepsPerEpoch?: number;
 }
 
 const BASES = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
@@ -47,6 +49,8 @@ interface FamilyMember {
   passes: (o: Record<string, OptionValue>) => number;
   /** MSAM applies coupled weight decay itself, at the held point: its base gets none. */
   ownsWeightDecay?: boolean;
+  /** Option defaults that depend on the run (a spec's own options override them). */
+  runDefaults?: (common: Partial<CommonHyperparameters>) => Record<string, OptionValue>;
 }
 
 const FAMILY: Record<string, FamilyMember> = {
@@ -72,6 +76,9 @@ const FAMILY: Record<string, FamilyMember> = {
   },
   xsam: {
     factory: xsam as FamilyFactory,
+    // The official XSAM code searches α on the first batch of every epoch.
+    runDefaults: ({ stepsPerEpoch }): Record<string, OptionValue> =>
+      stepsPerEpoch === undefined ? {} : { alphaEvery: stepsPerEpoch },
     passes: (o) => {
       const grid =
         o['dynamic'] === false
@@ -202,10 +209,20 @@ function withoutKey(
   return Object.fromEntries(Object.entries(options).filter(([key]) => !(key in taken)));
 }
 
+/** The spec's options over the defaults its method takes from the run. */
+function withRunDefaults(
+  spec: OptimizerSpec,
+  common: Partial<CommonHyperparameters>,
+): OptimizerSpec {
+  const defaults = FAMILY[spec.name]?.runDefaults?.(common) ?? {};
+  return { ...spec, options: { ...defaults, ...spec.options } };
+}
+
 /** Builds the optimizer a spec names, with the run's shared hyperparameters. */
-export function buildOptimizer(spec: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
-  const member = FAMILY[spec.name];
-  if (member === undefined) return buildBase(spec.name, spec, common);
+export function buildOptimizer(given: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
+  const member = FAMILY[given.name];
+  if (member === undefined) return buildBase(given.name, given, common);
+  const spec = withRunDefaults(given, common);
   const baseName = String(spec.options['base'] ?? common.base);
   const options: Record<string, unknown> = {};
   let baseCommon = common;
@@ -230,7 +247,10 @@ export function buildOptimizer(spec: OptimizerSpec, common: CommonHyperparameter
 }
 
 /** Forward/backward passes per step relative to a plain optimizer (for equal-compute budgets). */
-export function passesPerStep(spec: OptimizerSpec): number {
+export function passesPerStep(
+  spec: OptimizerSpec,
+  common: Partial<CommonHyperparameters> = {},
+): number {
   const member = FAMILY[spec.name];
-  return member === undefined ? 1 : member.passes(spec.options);
+  return member === undefined ? 1 : member.passes(withRunDefaults(spec, common).options);
 }

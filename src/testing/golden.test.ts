@@ -54,3 +54,19 @@ for (const backend of TEST_BACKENDS) {
     },
   );
 }
+
+test(
+  'cpu: the α tie-break takes the reference only within float32 resolution, never past it',
+  { skip: !existsSync(GOLDEN_PATH) && `no ${GOLDEN_PATH}` },
+  async () => {
+    await useBackend('cpu');
+    const file = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as GoldenFile;
+    const wide = file.cases.find((c) => c.name === 'xsam_dynamic_wide_momentum');
+    assert.ok(wide?.alphas, 'xsam_dynamic_wide_momentum with alphas');
+    // A reference α whose probe loss is far from the maximum must be reported, not adopted.
+    const alphas = wide.alphas.map((alpha, step) => (step === 3 ? 0 : alpha));
+    const result = replayCase(file, { ...wide, alphas });
+    assert.equal(result.status, 'FAIL');
+    assert.match(result.detail ?? '', /step 3: alpha 8, expected 0/);
+  },
+);

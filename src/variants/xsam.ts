@@ -113,11 +113,10 @@ export class XSAM extends SAM {
     }
     const variables = context.variables;
     const center = variables.map((v) => tf.keep(tf.clone(v)));
-    let best = Number.NaN;
-    let bestLoss = -Infinity;
+    const grid = this.alphaGrid();
     const losses: number[] = [];
     try {
-      for (const alpha of this.alphaGrid()) {
+      for (const alpha of grid) {
         const direction = slerp(v0, v1, alpha, theta);
         tf.tidy(() =>
           variables.forEach((v, i) =>
@@ -127,19 +126,23 @@ export class XSAM extends SAM {
           ),
         );
         tf.dispose(direction);
-        const loss = this.evaluateLoss(context.lossFn);
-        losses.push(loss);
-        if (loss > bestLoss || Number.isNaN(best)) {
-          best = alpha;
-          bestLoss = loss;
-        }
+        losses.push(this.evaluateLoss(context.lossFn));
       }
     } finally {
       variables.forEach((v, i) => v.assign(center[i] as tf.Tensor));
       tf.dispose(center);
     }
     this.lastProbeLosses = losses;
-    return best;
+    return this.pickAlpha(grid, losses);
+  }
+
+  /** The grid point of the largest probe loss; the first one wins a tie (the official code). */
+  protected pickAlpha(grid: readonly number[], losses: readonly number[]): number {
+    let best = 0;
+    losses.forEach((loss, i) => {
+      if (loss > (losses[best] as number)) best = i;
+    });
+    return grid[best] as number;
   }
 
   // Saved as a grid index (−1: the configured α): state scalars are float32, α itself is not.

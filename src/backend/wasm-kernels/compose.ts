@@ -57,3 +57,44 @@ export function requireNhwc(kernel: string, dataFormat: unknown): void {
     );
   }
 }
+
+export type Shape4D = [number, number, number, number];
+
+/** The attributes every convolution-gradient kernel shares. */
+export interface ConvGradientAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: string;
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * The geometry of the forward convolution whose gradient `kernel` computes: NHWC and dilation 1
+ * only (the gradients tfjs-core registers never pass anything else; cpu refuses the same).
+ */
+export function convGradientInfo(
+  kernel: string,
+  inputShape: Shape4D,
+  filterShape: Shape4D,
+  attrs: ConvGradientAttrs,
+  depthwise = false,
+): tf.backend_util.Conv2DInfo {
+  requireNhwc(kernel, attrs.dataFormat);
+  const dilations = attrs.dilations ?? 1;
+  if (!tf.backend_util.tupleValuesAreOne(dilations)) {
+    throw new Error(
+      `${kernel} on wasm supports dilations 1 only (as tfjs-core's gradients and the cpu kernel ` +
+        `do), got ${JSON.stringify(dilations)}; use dilations 1`,
+    );
+  }
+  return tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+}

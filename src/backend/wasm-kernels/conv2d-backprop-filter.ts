@@ -1,6 +1,16 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { pad, release, requireNhwc, reshape, runWasmKernel, slice, transpose } from './compose.js';
+import {
+  convGradientInfo,
+  pad,
+  release,
+  reshape,
+  runWasmKernel,
+  slice,
+  transpose,
+  type ConvGradientAttrs,
+  type Shape4D,
+} from './compose.js';
 import { allocate, floatView } from './heap.js';
 
 /** Up to this many input channels the im2col + matmul form is the faster one (measured). */
@@ -44,8 +54,6 @@ function transposedPatches(
   return out;
 }
 
-type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-
 /**
  * dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s+kh-pTop, ow*s+kw-pLeft, ci] * dy[b,oh,ow,co].
  * Read as a convolution whose batch is ci, whose channels are b, and whose filter is dy
@@ -58,22 +66,8 @@ export const conv2dBackpropFilterKernel: KernelConfig = {
   kernelFunc: (({ inputs, backend, attrs }) => {
     const x = inputs['x'] as TensorInfo;
     const dy = inputs['dy'] as TensorInfo;
-    const a = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: Pad;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      filterShape: [number, number, number, number];
-    };
-    requireNhwc('Conv2DBackpropFilter', a.dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const a = attrs as unknown as ConvGradientAttrs & { filterShape: Shape4D };
+    const info = convGradientInfo('Conv2DBackpropFilter', x.shape as Shape4D, a.filterShape, a);
     if (x.dtype === 'float32' && info.inChannels <= IM2COL_MAX_IN_CHANNELS) {
       const patches = transposedPatches(backend, x, info);
       const dyRows = reshape(backend, dy, [1, patches.shape[1]!, info.outChannels]);

@@ -1,8 +1,16 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { pad, release, requireNhwc, reshape, runWasmKernel, slice, transpose } from './compose.js';
-
-type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+import {
+  convGradientInfo,
+  pad,
+  release,
+  reshape,
+  runWasmKernel,
+  slice,
+  transpose,
+  type ConvGradientAttrs,
+  type Shape4D,
+} from './compose.js';
 
 /**
  * The input of the stride-1 convolution that computes a strided convolution's input gradient:
@@ -83,22 +91,8 @@ export const conv2dBackpropInputKernel: KernelConfig = {
   kernelFunc: (({ inputs, backend, attrs }) => {
     const dy = inputs['dy'] as TensorInfo;
     const filter = inputs['filter'] as TensorInfo;
-    const a = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: Pad;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
-    requireNhwc('Conv2DBackpropInput', a.dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const a = attrs as unknown as ConvGradientAttrs & { inputShape: Shape4D };
+    const info = convGradientInfo('Conv2DBackpropInput', a.inputShape, filter.shape as Shape4D, a);
     const convInput = transposedConvInput(backend, dy, info);
     const flipped = runWasmKernel('Reverse', backend, { x: filter }, { dims: [0, 1] });
     const swapped = transpose(backend, flipped, [0, 1, 3, 2]);

@@ -1,40 +1,15 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { pad, release, reshape, runWasmKernel, slice, transpose } from './compose.js';
+import {
+  convGradientInfo,
+  pad,
+  release,
+  reshape,
+  runWasmKernel,
+  slice,
+  transpose,
+  type ConvGradientAttrs,
+} from './compose.js';
 import { transposedConvInput } from './conv2d-backprop-input.js';
-
-type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-
-interface DepthwiseAttrs {
-  strides: [number, number] | number;
-  pad: Pad;
-  dilations?: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function depthwiseInfo(
-  kernel: string,
-  inputShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-  a: DepthwiseAttrs,
-): tf.backend_util.Conv2DInfo {
-  const dilations = a.dilations ?? 1;
-  if (!tf.backend_util.tupleValuesAreOne(dilations)) {
-    throw new Error(
-      `${kernel} on wasm supports dilations 1 only (as tfjs-core's depthwiseConv2d gradient ` +
-        `and the cpu kernel do), got ${JSON.stringify(dilations)}; use dilations 1`,
-    );
-  }
-  return tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
-}
 
 /**
  * dx[b,i,j,c] = sum_m depthwise(dy[..., c·M + m] spread by the stride and padded, flipped
@@ -47,11 +22,17 @@ export const depthwiseConv2dBackpropInputKernel: KernelConfig = {
   kernelFunc: (({ inputs, backend, attrs }) => {
     const dy = inputs['dy'] as TensorInfo;
     const filter = inputs['filter'] as TensorInfo;
-    const a = attrs as unknown as DepthwiseAttrs & {
+    const a = attrs as unknown as ConvGradientAttrs & {
       inputShape: [number, number, number, number];
     };
     const filterShape = filter.shape as [number, number, number, number];
-    const info = depthwiseInfo('DepthwiseConv2dNativeBackpropInput', a.inputShape, filterShape, a);
+    const info = convGradientInfo(
+      'DepthwiseConv2dNativeBackpropInput',
+      a.inputShape,
+      filterShape,
+      a,
+      true,
+    );
     const [kh, kw, channels, multiplier] = filterShape;
     const convInput = transposedConvInput(backend, dy, info);
     const flipped = runWasmKernel('Reverse', backend, { x: filter }, { dims: [0, 1] });
@@ -86,11 +67,17 @@ export const depthwiseConv2dBackpropFilterKernel: KernelConfig = {
   kernelFunc: (({ inputs, backend, attrs }) => {
     const x = inputs['x'] as TensorInfo;
     const dy = inputs['dy'] as TensorInfo;
-    const a = attrs as unknown as DepthwiseAttrs & {
+    const a = attrs as unknown as ConvGradientAttrs & {
       filterShape: [number, number, number, number];
     };
     const xShape = x.shape as [number, number, number, number];
-    const info = depthwiseInfo('DepthwiseConv2dNativeBackpropFilter', xShape, a.filterShape, a);
+    const info = convGradientInfo(
+      'DepthwiseConv2dNativeBackpropFilter',
+      xShape,
+      a.filterShape,
+      a,
+      true,
+    );
     const [kh, kw, channels, multiplier] = a.filterShape;
     const [batch] = xShape;
     const { outHeight, outWidth, strideHeight, strideWidth } = info;

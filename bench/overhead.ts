@@ -3,9 +3,12 @@
  *                           --steps 20 --out bench/results/overhead-<model>.json]
  *
  * Cost of every sharpness-aware method over its base optimizer (SGD momentum 0.9) with
- * `model.trainOnBatch` (the path `fit` takes): mean ms per step and the ratio to the base,
+ * `model.trainOnBatch` (the path `fit` takes): ms per step and the ratio to the base,
  * forward and backward passes per step counted by instrumentation (not assumed), and the peak
  * memory a step allocates beyond the base run's peak, in copies of the parameters.
+ * The machine is shared, so the base and the method are timed in alternating rounds (one cycle
+ * of the method each: k steps for LookSAM, one step otherwise) and the ratio is the median of
+ * the rounds' ratios: a load that comes and goes hits both sides alike.
  * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
  * 28×28×1 at batch 128.
  */
@@ -18,6 +21,7 @@ import {
   buildOptimizer,
   parseOptimizerList,
   passesPerStep,
+  type OptimizerSpec,
 } from '../src/toolkit/optimizer-spec.js';
 import { formatTable, machineInfo, median, printHeader, writeJson } from './report.js';
 
@@ -95,16 +99,13 @@ function instrument(optimizer: tf.Optimizer, counters: Counters): void {
 }
 let activeCounters: Counters = { forward: 0, backward: 0 };
 
-interface Measured {
-  msPerStep: number;
-  medianMsPerStep: number;
-  peakBytes: number;
-  parameterBytes: number;
-  forwardPerStep: number;
-  backwardPerStep: number;
+interface Trainee {
+  model: tfl.LayersModel;
+  optimizer: tf.Optimizer;
+  counters: Counters;
 }
 
-async function measure(makeOptimizer: () => tf.Optimizer): Promise<Measured> {
+function trainee(makeOptimizer: () => tf.Optimizer): Trainee {
   const model: tfl.LayersModel = buildModel(shape!.model as never, {
     inputShape: shape!.inputShape,
     classes: 10,
@@ -113,45 +114,108 @@ async function measure(makeOptimizer: () => tf.Optimizer): Promise<Measured> {
   const optimizer = makeOptimizer();
   const counters: Counters = { forward: 0, backward: 0 };
   instrument(optimizer, counters);
-  activeCounters = counters;
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-  await model.trainOnBatch(x, y);
-  await model.trainOnBatch(x, y);
-  counters.forward = 0;
-  counters.backward = 0;
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    await model.trainOnBatch(x, y);
-    times.push(performance.now() - start);
-  }
-  const measuredPasses = { forward: counters.forward / steps, backward: counters.backward / steps };
-  const profile = await tf.profile(async () => {
-    await model.trainOnBatch(x, y);
-  });
-  const parameterBytes = model.countParams() * 4;
-  optimizer.dispose();
-  model.dispose();
-  return {
-    // The mean, not the median: LookSAM alternates cheap and full steps, its cost is amortized.
-    msPerStep: times.reduce((sum, t) => sum + t, 0) / times.length,
-    medianMsPerStep: median(times),
-    peakBytes: profile.peakBytes,
-    parameterBytes,
-    forwardPerStep: measuredPasses.forward,
-    backwardPerStep: measuredPasses.backward,
-  };
+  return { model, optimizer, counters };
 }
 
+/** Wall time of `count` steps of `t`, its passes counted in its own counters. */
+async function timeSteps(t: Trainee, count: number): Promise<number> {
+  activeCounters = t.counters;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await t.model.trainOnBatch(x, y);
+  return performance.now() - start;
+}
+
+async function peakBytes(t: Trainee): Promise<number> {
+  activeCounters = t.counters;
+  const profile = await tf.profile(async () => {
+    await t.model.trainOnBatch(x, y);
+  });
+  return profile.peakBytes;
+}
+
+function release(t: Trainee): void {
+  t.optimizer.dispose();
+  t.model.dispose();
+}
+
+/** Steps in one cycle of the method's schedule (LookSAM: k), timed as one block. */
+function cycleOf(spec: OptimizerSpec): number {
+  return spec.name === 'looksam' ? Number(spec.options['k'] ?? 5) : 1;
+}
+
+interface Measured {
+  msPerStep: number;
+  baseMsPerStep: number;
+  ratio: number;
+  peakBytes: number;
+  forwardPerStep: number;
+  backwardPerStep: number;
+}
+
+/** `rounds` alternating blocks of one cycle each for the base and the method. */
+async function measure(spec: OptimizerSpec, rounds: number): Promise<Measured> {
+  const base = trainee(() => buildOptimizer(BASE_SPEC, common));
+  const method = trainee(() => buildOptimizer(spec, common));
+  let released = false;
+  try {
+    const cycle = cycleOf(spec);
+    for (const t of [base, method]) await timeSteps(t, 2 * cycle);
+    method.counters.forward = 0;
+    method.counters.backward = 0;
+    const baseMs: number[] = [];
+    const methodMs: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      baseMs.push((await timeSteps(base, cycle)) / cycle);
+      methodMs.push((await timeSteps(method, cycle)) / cycle);
+    }
+    const timedSteps = rounds * cycle;
+    const passes = {
+      forward: method.counters.forward / timedSteps,
+      backward: method.counters.backward / timedSteps,
+    };
+    // The peak is read with the method's model alone in memory, as the base's was.
+    release(base);
+    released = true;
+    return {
+      msPerStep: median(methodMs),
+      baseMsPerStep: median(baseMs),
+      ratio: median(methodMs.map((ms, i) => ms / (baseMs[i] as number))),
+      peakBytes: await peakBytes(method),
+      forwardPerStep: passes.forward,
+      backwardPerStep: passes.backward,
+    };
+  } finally {
+    if (!released) release(base);
+    release(method);
+  }
+}
+
+const BASE_SPEC: OptimizerSpec = { label: 'momentum', name: 'momentum', options: {} };
 const specs = parseOptimizerList(values.methods as string);
-const base = await measure(() =>
-  buildOptimizer({ label: 'momentum', name: 'momentum', options: {} }, common),
-);
-const results = [{ method: 'momentum (base)', limit: 1, ...base, ratio: 1, extraCopies: 0 }];
+const reference = trainee(() => buildOptimizer(BASE_SPEC, common));
+await timeSteps(reference, 2);
+const baseMs = (await timeSteps(reference, steps)) / steps;
+const basePeak = await peakBytes(reference);
+const parameterBytes = reference.model.countParams() * 4;
+release(reference);
+const results = [
+  {
+    method: 'momentum (base)',
+    limit: 1,
+    msPerStep: baseMs,
+    baseMsPerStep: baseMs,
+    ratio: 1,
+    peakBytes: basePeak,
+    forwardPerStep: 1,
+    backwardPerStep: 1,
+    extraCopies: 0,
+  },
+];
 for (const spec of specs) {
   let measured: Measured;
   try {
-    measured = await measure(() => buildOptimizer(spec, common));
+    measured = await measure(spec, Math.max(1, Math.round(steps / cycleOf(spec))));
   } catch (error) {
     console.log(`${spec.label}: not measured — ${(error as Error).message}`);
     continue;
@@ -160,8 +224,7 @@ for (const spec of specs) {
     method: spec.label,
     limit: passesPerStep(spec),
     ...measured,
-    ratio: measured.msPerStep / base.msPerStep,
-    extraCopies: (measured.peakBytes - base.peakBytes) / base.parameterBytes,
+    extraCopies: (measured.peakBytes - basePeak) / parameterBytes,
   });
 }
 
@@ -170,6 +233,7 @@ console.log(
     results.map((r) => ({
       method: r.method,
       'ms/step': r.msPerStep.toFixed(1),
+      'base ms/step (same rounds)': r.baseMsPerStep.toFixed(1),
       'ratio to base': r.ratio.toFixed(3),
       'limit (passes)': r.limit.toFixed(2),
       'within 5% of limit': r.ratio <= r.limit * 1.05 ? 'yes' : 'no',

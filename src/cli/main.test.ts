@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from './main.js';
@@ -161,5 +163,20 @@ test('bad arguments are refused before any training, with a message that says wh
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('the CLI runs when started through a symlink, as npm installs its bin', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-bin-'));
+  try {
+    const link = join(dir, 'tfjs-sam');
+    symlinkSync(fileURLToPath(new URL('./main.ts', import.meta.url)), link);
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', link, '--help'], {
+      encoding: 'utf8',
+    });
+    assert.match(printed, /Usage: tfjs-sam \[options\] \[command\]/);
+    assert.match(printed, /compare \[options\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -6,9 +6,10 @@
  *   tfjs-sam sweep --optimizer sam --rho 0.01,0.05,0.1,0.2 --validation 0.1
  *   tfjs-sam report runs/quick
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { SAM } from '../core/sam.js';
@@ -549,9 +550,18 @@ export function buildProgram(): Command {
   return program;
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && /cli[/\\]main\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
+/** Run as a program (`tfjs-sam …`, through npm's bin symlink too), not imported by a test. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((error: unknown) => {

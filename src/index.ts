@@ -37,3 +37,10 @@ export type { SchedulerOptions } from './schedules/callback.js';
 export * as treeMath from './math/tree.js';
 export { samPerturbation, adaptivePerturbation, isScaleLikeVariable } from './math/perturbation.js';
 export * from './variants/index.js';
+export {
+  selectBackend,
+  useFastestBackend,
+  registerWasmTrainingKernels,
+  type BackendChoice,
+  type SelectBackendOptions,
+} from './backend/index.js';

@@ -20,6 +20,7 @@ test('every subpath export is built from a source module that loads', async () =
     './data': 'addSymmetricLabelNoise',
     './diagnostics': 'hessianEigenvalues',
     './models': 'buildModel',
+    './trainer': 'train',
   };
   for (const [subpath, symbol] of Object.entries(expected)) {
     const entry = manifest.exports[subpath];
@@ -29,5 +30,25 @@ test('every subpath export is built from a source module that loads', async () =
     assert.ok(existsSync(source), `${subpath} → ${source}`);
     const module = (await import(pathToFileURL(source).href)) as Record<string, unknown>;
     assert.equal(typeof module[symbol], 'function', `${subpath} exports ${symbol}`);
+  }
+});
+
+test('the main entry offers what the README tells users to import from it', async () => {
+  const main = (await import(
+    pathToFileURL(sourceOf(manifest.exports['.']!.import)).href
+  )) as Record<string, unknown>;
+  for (const name of [
+    'sam',
+    'asam',
+    'adamw',
+    'gsam',
+    'xsam',
+    'selectBackend',
+    'useFastestBackend',
+    'registerWasmTrainingKernels',
+    'cosineSchedule',
+    'learningRateScheduler',
+  ]) {
+    assert.equal(typeof main[name], 'function', `tfjs-sam exports ${name}`);
   }
 });

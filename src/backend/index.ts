@@ -1,0 +1,7 @@
+export {
+  selectBackend,
+  useFastestBackend,
+  type BackendChoice,
+  type SelectBackendOptions,
+} from './select.js';
+export { registerWasmTrainingKernels } from './wasm-kernels/index.js';

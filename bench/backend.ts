@@ -9,58 +9,18 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { buildModel } from '../src/models/index.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.js';
 import { machineInfo, median, writeJson } from './report.js';
+import {
+  BENCH_MODELS,
+  WORKLOADS,
+  buildWorkloadModel,
+  workloadTargets,
+  type BenchModel,
+} from './workloads.js';
 
-const BENCH_MODELS = ['mlp', 'cnn', 'resnet20', 'transformer'] as const;
 const BENCH_BACKENDS = ['wasm', 'wasm-stock', 'cpu'] as const;
-type BenchModel = (typeof BENCH_MODELS)[number];
 type BenchBackend = (typeof BENCH_BACKENDS)[number];
-
-interface Workload {
-  batch: number;
-  build: () => tfl.LayersModel;
-  inputs: () => tf.Tensor;
-  classes: number;
-}
-
-const WORKLOADS: Record<BenchModel, Workload> = {
-  mlp: {
-    batch: 256,
-    classes: 10,
-    build: () =>
-      buildModel('mlp', { inputShape: [784], hidden: [1024, 1024], classes: 10, seed: 1 }),
-    inputs: () => tf.randomUniform([256, 784], 0, 1, 'float32', 2),
-  },
-  cnn: {
-    batch: 128,
-    classes: 10,
-    build: () => buildModel('cnn', { inputShape: [28, 28, 1], classes: 10, seed: 1 }),
-    inputs: () => tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 2),
-  },
-  resnet20: {
-    batch: 128,
-    classes: 10,
-    build: () => buildModel('resnet20', { inputShape: [32, 32, 3], classes: 10, seed: 1 }),
-    inputs: () => tf.randomUniform([128, 32, 32, 3], 0, 1, 'float32', 2),
-  },
-  transformer: {
-    batch: 32,
-    classes: 10,
-    build: () =>
-      buildModel('transformer', {
-        vocabSize: 10000,
-        seqLength: 128,
-        dModel: 128,
-        blocks: 2,
-        classes: 10,
-        seed: 1,
-      }),
-    inputs: () => tf.floor(tf.randomUniform([32, 128], 0, 10000, 'float32', 2)),
-  },
-};
 
 interface Args {
   models: BenchModel[];
@@ -142,10 +102,10 @@ interface Result {
 async function measure(model: BenchModel, backend: BenchBackend, args: Args): Promise<Result> {
   await activate(backend);
   const work = WORKLOADS[model];
-  const net = work.build();
+  const net = buildWorkloadModel(work);
   net.compile({ optimizer: tf.train.sgd(0.01), loss: 'sparseCategoricalCrossentropy' });
   const x = work.inputs();
-  const y = tf.tensor1d(Array.from({ length: work.batch }, (_, i) => i % work.classes));
+  const y = workloadTargets(work);
   const base: Result = {
     model,
     backend,

@@ -21,6 +21,7 @@ test('every subpath export is built from a source module that loads', async () =
     './diagnostics': 'hessianEigenvalues',
     './models': 'buildModel',
     './trainer': 'train',
+    './parallel': 'createDataParallel',
   };
   for (const [subpath, symbol] of Object.entries(expected)) {
     const entry = manifest.exports[subpath];
@@ -31,6 +32,25 @@ test('every subpath export is built from a source module that loads', async () =
     const module = (await import(pathToFileURL(source).href)) as Record<string, unknown>;
     assert.equal(typeof module[symbol], 'function', `${subpath} exports ${symbol}`);
   }
+});
+
+test('the main entry stays browser-safe: nothing under it imports a node: module', () => {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, specifier] of text.matchAll(/^(?:import|export)[^'"]*from '([^']+)'/gm)) {
+      assert.ok(
+        !specifier!.startsWith('node:'),
+        `${file} imports ${specifier} (reached from src/index.ts)`,
+      );
+      if (specifier!.startsWith('.'))
+        visit(join(dirname(file), specifier!.replace(/\.js$/, '.ts')));
+    }
+  };
+  visit(sourceOf(manifest.exports['.']!.import));
+  assert.ok(seen.size > 10, `followed the imports of ${seen.size} modules`);
 });
 
 test('the main entry offers what the README tells users to import from it', async () => {

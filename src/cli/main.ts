@@ -17,6 +17,8 @@ import type { AugmentOptions } from '../data/augment.js';
 import { batchCount } from '../data/batches.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { disposeOptimizer } from '../optimizers/registry.js';
+import { checkDataParallelOptimizer } from '../parallel/optimizer-plan.js';
+import type { ModelSpec } from '../parallel/protocol.js';
 import {
   buildOptimizer,
   isPlainOptimizer,
@@ -66,6 +68,7 @@ interface CommonFlags {
   warmupEpochs: number;
   labelSmoothing: number;
   mSharpness: number;
+  workers: number;
   augment?: string;
   backend: string;
   out?: string;
@@ -181,6 +184,12 @@ function addCommonOptions(command: Command): Command {
       numberIn('--m-sharpness', 1, Infinity, true),
       1,
     )
+    .option(
+      '--workers <n>',
+      'data-parallel steps on n threads (main + n − 1 workers); plain optimizers, sam, asam, samon (m-sharpness with m = n)',
+      numberIn('--workers', 1, 64, true),
+      1,
+    )
     .option('--augment <list>', 'crop[=pad],flip,cutout[=size] or none')
     .addOption(
       new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('wasm'),
@@ -275,6 +284,17 @@ async function runMatrix(
         labelSmoothing: flags.labelSmoothing,
         // Plain optimizers have no perturbation to split: they train as usual next to SAM.
         mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
+        // The zoo spec modelBuilder builds, so that every worker builds the same model.
+        dataParallel:
+          flags.workers > 1
+            ? {
+                model: {
+                  name: flags.model,
+                  options: { inputShape: data.train.shape, classes: data.train.classes, seed },
+                } as ModelSpec,
+                replicas: flags.workers,
+              }
+            : null,
         augment: parseAugment(flags.augment),
         dir: join(out, 'runs', folderName(spec.label, seed)),
         resume: flags.resume,
@@ -347,6 +367,7 @@ function baseResults(
       warmupEpochs: flags.warmupEpochs,
       labelSmoothing: flags.labelSmoothing,
       mSharpness: flags.mSharpness,
+      workers: flags.workers,
       augment: flags.augment ?? 'none',
     },
   };
@@ -360,7 +381,23 @@ function checkOptimizers(specs: readonly OptimizerSpec[], flags: CommonFlags): v
   for (const spec of specs) {
     const optimizer = buildOptimizer(spec, hyperparameters(flags)) as Partial<SAM> & tf.Optimizer;
     const supported = optimizer.supportsMSharpness === true;
+    let dataParallelProblem: string | null = null;
+    if (flags.workers > 1) {
+      try {
+        checkDataParallelOptimizer(optimizer);
+      } catch (error) {
+        dataParallelProblem = (error as Error).message.replace(/^createDataParallel: /, '');
+      }
+    }
     disposeOptimizer(optimizer);
+    if (dataParallelProblem !== null) {
+      throw new Error(`--workers ${flags.workers}: ${dataParallelProblem}`);
+    }
+    if (flags.workers > 1 && flags.mSharpness > 1) {
+      throw new Error(
+        `--workers ${flags.workers} with --m-sharpness ${flags.mSharpness}: data-parallel SAM already takes one perturbation per thread's slice (m = ${flags.workers}); drop --m-sharpness.`,
+      );
+    }
     if (flags.mSharpness > 1 && !isPlainOptimizer(spec.name) && !supported) {
       throw new Error(
         `--m-sharpness ${flags.mSharpness}: ${spec.label} changes the SAM update itself, so per-part perturbations cannot be averaged into it. m-sharpness works with sam, asam, samon and esam; drop ${spec.label} or --m-sharpness.`,

@@ -20,7 +20,12 @@ import {
   stepSchedule,
   type LearningRateSchedule,
 } from '../schedules/learning-rate.js';
-import { train, type EpochRecord, type TrainerData } from '../trainer/trainer.js';
+import {
+  train,
+  type EpochRecord,
+  type TrainerData,
+  type TrainerOptions,
+} from '../trainer/trainer.js';
 
 export interface RunSpec {
   label: string;
@@ -33,6 +38,8 @@ export interface RunSpec {
   labelSmoothing: number;
   /** m-sharpness parts per batch (1: off). */
   mSharpness: number;
+  /** Data-parallel steps over worker threads (null: one thread). */
+  dataParallel?: TrainerOptions['dataParallel'];
   augment: AugmentOptions | null;
   dir: string;
   resume: boolean;
@@ -120,6 +127,7 @@ export async function runOne(
     learningRate: schedule(spec, perEpoch),
     labelSmoothing: spec.labelSmoothing,
     mSharpness: spec.mSharpness,
+    dataParallel: spec.dataParallel ?? null,
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),
     resume: spec.resume,

@@ -459,6 +459,36 @@ export class SAM extends tf.Optimizer {
     }
   }
 
+  /**
+   * ρ of the step about to run (the schedule's value when one is set), for callers that compute
+   * the perturbations elsewhere, e.g. the workers of a data-parallel step (src/parallel).
+   */
+  rhoForNextStep(): number {
+    return this.currentRho();
+  }
+
+  /**
+   * Ends an m-sharpness step whose parts were computed elsewhere (src/parallel): the base applies
+   * `meanGradients`, the mean over parts of ∇L_j(w + ε_j), to `variables` (which must hold w), as at
+   * the end of `stepMSharpness` (clipping, the base's gradient order, the iteration count).
+   */
+  applyPerturbedGradients(
+    variables: readonly tf.Variable[],
+    meanGradients: readonly tf.Tensor[],
+  ): void {
+    if (variables.length !== meanGradients.length) {
+      throw new Error(
+        `${this.owner}.applyPerturbedGradients(): got ${meanGradients.length} gradients for ${variables.length} variables; pass one per variable, in the same order.`,
+      );
+    }
+    if (this.isPerturbed) {
+      throw new Error(
+        `${this.owner}.applyPerturbedGradients(): a step begun with firstStep() is still in progress; finish it with secondStep() first.`,
+      );
+    }
+    this.applyToBase(variables, meanGradients);
+  }
+
   // ---------------------------------------------------------------- two-call API
 
   /**

@@ -15,6 +15,7 @@ import type { ImageDataset } from '../data/types.js';
 import { checkNumber } from '../core/validate.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
+import { createDataParallel, type DataParallelTrainer, type ModelSpec } from '../parallel/index.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
@@ -67,6 +68,12 @@ export interface TrainerOptions {
    * perturbation per part, mean of the parts' gradients (`SAM.stepMSharpness`). Default 1 (off).
    */
   mSharpness?: number;
+  /**
+   * Data-parallel steps over worker threads (src/parallel): each batch is cut into `replicas`
+   * slices, one per thread (the main thread computes one when it trains on wasm). `model` is the
+   * zoo spec `buildModel` builds. For SAM/ASAM/SAM-ON this is m-sharpness with m = replicas.
+   */
+  dataParallel?: { model: ModelSpec; replicas: number } | null;
   /** Targets become (1 − ε)·one-hot + ε/K (Szegedy et al. 2016). Default 0. */
   labelSmoothing?: number;
   augment?: AugmentOptions | null;
@@ -101,6 +108,18 @@ interface TrainerState {
 const OWNER = 'train';
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
+  const session: { dataParallel: DataParallelTrainer | null } = { dataParallel: null };
+  try {
+    return await trainLoop(options, session);
+  } finally {
+    await session.dataParallel?.dispose();
+  }
+}
+
+async function trainLoop(
+  options: TrainerOptions,
+  session: { dataParallel: DataParallelTrainer | null },
+): Promise<TrainResult> {
   const epochs = checkNumber(OWNER, 'epochs', options.epochs, { min: 1, integer: true });
   const batchSize = checkNumber(OWNER, 'batchSize', options.batchSize, { min: 1, integer: true });
   const seed = checkNumber(OWNER, 'seed', options.seed, { integer: true });
@@ -154,6 +173,8 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
       `train: mSharpness ${mSharpness} needs a sharpness-aware optimizer (sam, asam, samon, esam); ${optimizer.getClassName()} has no perturbation to split.`,
     );
   }
+  const dataParallel = await startDataParallel(options, model, optimizer, mSharpness);
+  session.dataParallel = dataParallel;
   const started = performance.now();
   const secondsBefore = state.history.at(-1)?.seconds ?? 0;
   const checkpoint = async () => {
@@ -181,9 +202,11 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
           : batch.ys;
       const stepStart = performance.now();
       const values =
-        mSharpness > 1
-          ? mSharpnessStep(model, optimizer as SAM, inputs, targets, mSharpness)
-          : ((await model.trainOnBatch(inputs, targets)) as number[]);
+        dataParallel !== null
+          ? await dataParallel.trainOnBatch(inputs, targets)
+          : mSharpness > 1
+            ? mSharpnessStep(model, optimizer as SAM, inputs, targets, mSharpness)
+            : ((await model.trainOnBatch(inputs, targets)) as number[]);
       const stepMs = performance.now() - stepStart;
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
@@ -327,4 +350,34 @@ function mSharpnessStep(
   } finally {
     tf.dispose([...accuracies, ...slices.flatMap((s) => [s.xs, s.ys])]);
   }
+}
+
+/** The data-parallel trainer of `options.dataParallel` around `model`, or null when off. */
+async function startDataParallel(
+  options: TrainerOptions,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  mSharpness: number,
+): Promise<DataParallelTrainer | null> {
+  const spec = options.dataParallel;
+  if (spec == null) return null;
+  const replicas = checkNumber(OWNER, 'dataParallel.replicas', spec.replicas, {
+    min: 1,
+    integer: true,
+  });
+  if (replicas === 1) return null;
+  if (mSharpness > 1) {
+    throw new Error(
+      `train: mSharpness ${mSharpness} with dataParallel: data-parallel SAM already takes one perturbation per slice (m = replicas = ${replicas}); drop mSharpness.`,
+    );
+  }
+  // The main thread computes a slice when it trains on the workers' backend (src/parallel).
+  const mainThreadSlice = tf.getBackend() === 'wasm';
+  return createDataParallel({
+    model: spec.model,
+    workers: mainThreadSlice ? replicas - 1 : replicas,
+    mainThreadSlice,
+    optimizer,
+    mainModel: model,
+  });
 }

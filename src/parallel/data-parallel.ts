@@ -1,0 +1,396 @@
+/**
+ * A data-parallel train step over worker threads. Each replica (a worker, and optionally the main
+ * thread) computes the gradient of the mean loss over its contiguous slice of the batch; the main
+ * thread averages them weighted by slice size (so the mean is the full-batch mean-loss gradient) and
+ * lets the optimizer apply it to the main model, which holds the authoritative weights.
+ *
+ * With SAM, ASAM or SAM-ON each replica perturbs its own copy of w with its own slice gradient and
+ * returns ∇L_j(w + ε_j): m-sharpness with m = number of slices (Foret et al. 2021, §4.1, as in the
+ * original JAX implementation, where each device perturbs with its own gradient). The base optimizer
+ * applies the mean of those.
+ *
+ * Non-trainable state (BatchNorm moving statistics): every replica starts the step from the main
+ * model's state and updates it once, in its forward pass at w, from its own slice; the main model
+ * then takes the slice-size-weighted average of the replicas' states. For the moving mean this equals
+ * one update from the full batch's mean; for the moving variance it omits the spread between slice
+ * means (each slice's variance is about its own mean), as when BatchNorm runs per device.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel } from '../models/index.js';
+import {
+  modelLayout,
+  readVariables,
+  tensorFrom,
+  writeVariables,
+  type VariableLayout,
+} from './layout.js';
+import { planOptimizer, type OptimizerPlan } from './optimizer-plan.js';
+import type { ModelSpec, ReplicaBackend, StepMessage, WorkerInit } from './protocol.js';
+import { ReplicaPool, defaultWorkerUrl } from './replica-pool.js';
+import {
+  DATA_PARALLEL_LOSSES,
+  computeSliceGradient,
+  type DataParallelLoss,
+} from './replica-step.js';
+import { splitBatch, type BatchSlice } from './split.js';
+
+/**
+ * Whether the main thread computes a slice by default: yes when it trains on the workers' backend.
+ * Then "N − 1 workers + main" runs N replicas on N threads with nothing idle, while "N workers"
+ * keeps the main thread waiting and pays one more copy of the inputs and one more round trip.
+ * Measured with bench/parallel.ts on 2 cores, but on a machine kept busy by two other training
+ * processes (1-minute load 3.4-4.3), median ms/step for 2 slices, "1 worker + main" vs "2 workers":
+ * MLP SGD 184.0 vs 204.4, MLP SAM 382.2 vs 375.7, CNN SGD 201.5 vs 194.6, CNN SAM 397.1 vs 392.1:
+ * a tie within that noise, so the default follows the thread count. Re-measure on an idle machine.
+ * On another backend (cpu: much slower; tfjs-node: already multi-threaded) the main thread only
+ * combines the workers' gradients.
+ */
+function defaultMainThreadSlice(workerBackend: ReplicaBackend): boolean {
+  return tf.getBackend() === workerBackend;
+}
+
+const MAX_WORKERS = 64;
+
+export interface DataParallelOptions {
+  /** A zoo model, e.g. `{name: 'mlp', options: {hidden: [256], seed: 1}}`; every worker builds it. */
+  model: ModelSpec;
+  /** Default 'categoricalCrossentropy' (one-hot targets); 'sparseCategoricalCrossentropy' takes class ids. */
+  loss?: DataParallelLoss;
+  /** Worker threads, each with a replica (≥ 1). */
+  workers: number;
+  /** A plain tfjs optimizer, or SAM / ASAM / SAM-ON (m-sharpness over the slices). */
+  optimizer: tf.Optimizer;
+  /**
+   * The main thread computes one slice too, on its current tfjs backend, so there are workers + 1
+   * slices. Default: when the main thread's backend is the workers' (see defaultMainThreadSlice).
+   */
+  mainThreadSlice?: boolean;
+  /** Backend of the workers (default 'wasm', with this repo's training kernels). */
+  workerBackend?: ReplicaBackend;
+  /**
+   * Train this model, built from the same spec (e.g. loaded from a checkpoint), instead of a new
+   * one. It is compiled with `optimizer` unless that already is its optimizer, and is not disposed
+   * here.
+   */
+  mainModel?: tfl.LayersModel;
+  /** The worker module (default: worker.js/ts beside this file); for bundlers or wrappers. */
+  workerUrl?: URL;
+}
+
+export interface DataParallelTrainer {
+  /** The main model, holding the authoritative weights: evaluate, predict or save it. */
+  readonly model: tfl.LayersModel;
+  /** Slices per batch, m for SAM (workers, + 1 with the main thread's slice). */
+  readonly slices: number;
+  readonly workers: number;
+  readonly mainThreadSlice: boolean;
+  /** Tensors alive in each worker after its last step (flat over steps: nothing leaks there). */
+  readonly workerTensorCounts: readonly number[];
+  /** Worker threads still running (0 after dispose). */
+  readonly runningWorkers: number;
+  /** One step on the batch; returns [loss, accuracy] at w, slice-size-weighted means over slices. */
+  trainOnBatch(xs: tf.Tensor, ys: tf.Tensor): Promise<[number, number]>;
+  /** Terminates the workers. The main model stays usable; dispose it yourself. */
+  dispose(): Promise<void>;
+}
+
+function checkOptions(options: DataParallelOptions): void {
+  const workers = options.workers;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new Error(
+      `createDataParallel: 'workers' is ${String(workers)}; expected an integer from 1 to ${MAX_WORKERS} ` +
+        '(worker threads, each holding a model replica; the number of cores is a good choice).',
+    );
+  }
+  const loss = options.loss ?? 'categoricalCrossentropy';
+  if (!(DATA_PARALLEL_LOSSES as readonly string[]).includes(loss)) {
+    throw new Error(
+      `createDataParallel: loss '${String(loss)}' is not supported; use ${DATA_PARALLEL_LOSSES.join(' or ')}.`,
+    );
+  }
+  const backend = options.workerBackend ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    throw new Error(
+      `createDataParallel: workerBackend '${String(backend)}' is not supported; use 'wasm' (fastest) or 'cpu'.`,
+    );
+  }
+  if (options.model == null || typeof options.model.name !== 'string') {
+    throw new Error(
+      "createDataParallel: 'model' must be a zoo spec such as {name: 'mlp', options: {hidden: [256]}}, so that every worker can build the same architecture.",
+    );
+  }
+}
+
+/** Builds the main model, starts the workers and waits until every replica is ready. */
+export async function createDataParallel(
+  options: DataParallelOptions,
+): Promise<DataParallelTrainer> {
+  checkOptions(options);
+  const loss = options.loss ?? 'categoricalCrossentropy';
+  // Throws the zoo's ModelOptionError (naming the option and what to use) before any worker starts.
+  const built = buildModel(options.model.name, options.model.options ?? {});
+  if (options.mainModel !== undefined) built.dispose();
+  const model = options.mainModel ?? built;
+  try {
+    const layout = modelLayout(model);
+    const plan = planOptimizer(
+      options.optimizer,
+      layout.trainable.map((v) => v.name),
+    );
+    if (model.optimizer !== options.optimizer) {
+      model.compile({ optimizer: options.optimizer, loss, metrics: ['accuracy'] });
+    }
+    const workerBackend = options.workerBackend ?? 'wasm';
+    const mainThreadSlice = options.mainThreadSlice ?? defaultMainThreadSlice(workerBackend);
+    const weights = new SharedArrayBuffer(layout.totalSize * 4);
+    const inits: WorkerInit[] = Array.from({ length: options.workers }, (_, index) => ({
+      index,
+      model: options.model,
+      loss,
+      backend: workerBackend,
+      weights,
+      output: new SharedArrayBuffer(layout.totalSize * 4),
+      perturbation: plan.kind === 'sam' ? plan.perturbation : null,
+      expected: {
+        trainableSize: layout.trainableSize,
+        totalSize: layout.totalSize,
+        variables: layout.trainable.length + layout.state.length,
+      },
+    }));
+    const pool = await ReplicaPool.start(inits, options.workerUrl ?? defaultWorkerUrl());
+    return new DataParallel(model, layout, plan, loss, pool, inits, mainThreadSlice);
+  } catch (error) {
+    if (options.mainModel === undefined) model.dispose();
+    throw error;
+  }
+}
+
+class DataParallel implements DataParallelTrainer {
+  readonly slices: number;
+  private readonly weights: Float32Array;
+  private readonly outputs: Float32Array[];
+  private readonly mainOutput: Float32Array;
+  private readonly combined: Float32Array;
+  private inputs: SharedArrayBuffer[];
+  private stepId = 0;
+  private busy = false;
+  private disposed = false;
+
+  constructor(
+    readonly model: tfl.LayersModel,
+    private readonly layout: VariableLayout,
+    private readonly plan: OptimizerPlan,
+    private readonly loss: DataParallelLoss,
+    private readonly pool: ReplicaPool,
+    inits: readonly WorkerInit[],
+    readonly mainThreadSlice: boolean,
+  ) {
+    this.slices = pool.size + (mainThreadSlice ? 1 : 0);
+    this.weights = new Float32Array((inits[0] as WorkerInit).weights);
+    this.outputs = inits.map((init) => new Float32Array(init.output));
+    // Shared like the workers' outputs, so that combine() sees one kind of array.
+    this.mainOutput = new Float32Array(new SharedArrayBuffer(layout.totalSize * 4));
+    this.combined = new Float32Array(layout.totalSize);
+    this.inputs = inits.map(() => new SharedArrayBuffer(0));
+  }
+
+  get workers(): number {
+    return this.pool.size;
+  }
+
+  get workerTensorCounts(): readonly number[] {
+    return [...this.pool.tensorCounts];
+  }
+
+  get runningWorkers(): number {
+    return this.pool.running;
+  }
+
+  async trainOnBatch(xs: tf.Tensor, ys: tf.Tensor): Promise<[number, number]> {
+    if (this.disposed) {
+      throw new Error('trainOnBatch: this data-parallel trainer was disposed; create a new one.');
+    }
+    if (this.pool.error !== null) throw this.pool.error;
+    if (this.busy) {
+      throw new Error(
+        'trainOnBatch: a step is still running; await each trainOnBatch() before the next.',
+      );
+    }
+    const rows = this.checkBatch(xs, ys);
+    this.busy = true;
+    try {
+      return await this.step(xs, ys, rows);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.pool.terminate();
+  }
+
+  private async step(xs: tf.Tensor, ys: tf.Tensor, rows: number): Promise<[number, number]> {
+    const { layout, plan } = this;
+    const slices = splitBatch(rows, this.slices);
+    const mainSlice = this.mainThreadSlice ? (slices[0] as BatchSlice) : null;
+    const workerSlices = this.mainThreadSlice ? slices.slice(1) : slices;
+    const rho = plan.kind === 'sam' ? plan.optimizer.rhoForNextStep() : 0;
+    const perturbation = plan.kind === 'sam' ? plan.perturbation : null;
+
+    writeVariables(layout.trainable, layout.trainableSlots, this.weights);
+    writeVariables(layout.state, layout.stateSlots, this.weights);
+    const messages = this.stepMessages(xs, ys, workerSlices, rho);
+    const fromWorkers = this.pool.step(messages);
+    let mainResult = null;
+    try {
+      if (mainSlice !== null && mainSlice.size > 0) {
+        const [xsPart, ysPart] = [xs, ys].map((t) => tf.slice(t, mainSlice.start, mainSlice.size));
+        try {
+          mainResult = computeSliceGradient(
+            this.model,
+            layout,
+            xsPart as tf.Tensor,
+            ysPart as tf.Tensor,
+            this.loss,
+            perturbation,
+            rho,
+            this.mainOutput,
+          );
+        } finally {
+          tf.dispose([xsPart as tf.Tensor, ysPart as tf.Tensor]);
+        }
+      }
+    } catch (error) {
+      await fromWorkers.catch(() => undefined);
+      this.restoreState();
+      throw error;
+    }
+    let replies: Awaited<typeof fromWorkers>;
+    try {
+      replies = await fromWorkers;
+    } catch (error) {
+      this.restoreState();
+      throw error;
+    }
+
+    const parts: Array<{ values: Float32Array; weight: number; loss: number; accuracy: number }> =
+      [];
+    if (mainSlice !== null && mainResult !== null) {
+      parts.push({ values: this.mainOutput, weight: mainSlice.weight, ...mainResult });
+    }
+    replies.forEach((reply, i) => {
+      if (reply !== null) {
+        const weight = (workerSlices[i] as BatchSlice).weight;
+        parts.push({ values: this.outputs[i] as Float32Array, weight, ...reply });
+      }
+    });
+    this.combine(parts);
+    this.apply();
+    return [
+      parts.reduce((sum, p) => sum + p.weight * p.loss, 0),
+      parts.reduce((sum, p) => sum + p.weight * p.accuracy, 0),
+    ];
+  }
+
+  /** Undoes the main thread's own slice pass on the non-trainable state (a failed step). */
+  private restoreState(): void {
+    readVariables(this.layout.state, this.layout.stateSlots, this.weights);
+  }
+
+  /** Copies each worker's rows into its input buffer (grown when a batch needs more room). */
+  private stepMessages(
+    xs: tf.Tensor,
+    ys: tf.Tensor,
+    workerSlices: readonly BatchSlice[],
+    rho: number,
+  ): Array<StepMessage | null> {
+    const xsValues = xs.dataSync();
+    const ysValues = ys.dataSync();
+    const xsRow = xs.size / (xs.shape[0] as number);
+    const ysRow = ys.size / (ys.shape[0] as number);
+    this.stepId += 1;
+    return workerSlices.map((slice, i) => {
+      if (slice.size === 0) return null;
+      const xsCount = slice.size * xsRow;
+      const ysCount = slice.size * ysRow;
+      if ((this.inputs[i] as SharedArrayBuffer).byteLength < (xsCount + ysCount) * 4) {
+        this.inputs[i] = new SharedArrayBuffer((xsCount + ysCount) * 4);
+      }
+      const input = this.inputs[i] as SharedArrayBuffer;
+      const view = new Float32Array(input);
+      view.set(xsValues.subarray(slice.start * xsRow, slice.start * xsRow + xsCount), 0);
+      view.set(ysValues.subarray(slice.start * ysRow, slice.start * ysRow + ysCount), xsCount);
+      return {
+        type: 'step',
+        id: this.stepId,
+        input,
+        xsShape: [slice.size, ...xs.shape.slice(1)],
+        xsDtype: xs.dtype as 'float32' | 'int32',
+        ysShape: [slice.size, ...ys.shape.slice(1)],
+        rho,
+      };
+    });
+  }
+
+  /** combined = Σ_j weight_j · values_j: the mean gradient, then the averaged state. */
+  private combine(parts: ReadonlyArray<{ values: Float32Array; weight: number }>): void {
+    this.combined.fill(0);
+    for (const { values, weight } of parts) addScaled(this.combined, values, weight);
+  }
+
+  private apply(): void {
+    const { layout, plan, combined } = this;
+    const gradients = layout.trainable.map((v, i) => {
+      const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
+      return tensorFrom(combined, offset, size, v.shape);
+    });
+    try {
+      if (plan.kind === 'sam') {
+        plan.optimizer.applyPerturbedGradients(layout.trainable, gradients);
+      } else {
+        plan.optimizer.applyGradients(
+          layout.trainable.map((v, i) => ({ name: v.name, tensor: gradients[i] as tf.Tensor })),
+        );
+      }
+    } finally {
+      tf.dispose(gradients);
+    }
+    readVariables(layout.state, layout.stateSlots, combined);
+  }
+
+  /** Returns the number of rows; throws when xs and ys do not fit the model. */
+  private checkBatch(xs: tf.Tensor, ys: tf.Tensor): number {
+    if (!(xs instanceof tf.Tensor) || !(ys instanceof tf.Tensor)) {
+      throw new Error('trainOnBatch(xs, ys): expected two tensors (inputs and targets).');
+    }
+    const rows = xs.shape[0];
+    if (rows === undefined || rows < 1 || ys.shape[0] !== rows) {
+      throw new Error(
+        `trainOnBatch: xs has shape [${xs.shape}] and ys [${ys.shape}]; both need the same number of rows (≥ 1) in the first dimension.`,
+      );
+    }
+    const expected = (this.model.inputs[0] as tfl.SymbolicTensor).shape.slice(1);
+    const given = xs.shape.slice(1);
+    if (
+      given.length !== expected.length ||
+      given.some((d, i) => expected[i] !== null && expected[i] !== d)
+    ) {
+      throw new Error(
+        `trainOnBatch: xs has shape [${xs.shape}], but the model takes [batch, ${expected.join(', ')}].`,
+      );
+    }
+    if (xs.dtype !== 'float32' && xs.dtype !== 'int32') {
+      throw new Error(`trainOnBatch: xs is ${xs.dtype}; expected float32 (or int32 token ids).`);
+    }
+    return rows;
+  }
+}
+
+/** target += scale · values (a top-level function: V8 optimizes such hot loops best). */
+function addScaled(target: Float32Array, values: Float32Array, scale: number): void {
+  const n = target.length;
+  for (let k = 0; k < n; k++) target[k] = (target[k] as number) + scale * (values[k] as number);
+}

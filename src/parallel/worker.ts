@@ -1,0 +1,72 @@
+/**
+ * A replica worker: builds the zoo model named in `workerData` on its own backend (wasm with this
+ * repo's training kernels by default), then, for each step message, loads w from the shared weights,
+ * computes its slice's gradient (at its own w + ε_j for SAM) and writes it to its output buffer.
+ * Errors are left uncaught: the main thread receives them, with their stack, as the worker's 'error'.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../backend/select.js';
+import { buildModel } from '../models/index.js';
+import { modelLayout, readVariables } from './layout.js';
+import type { FromWorker, StepMessage, ToWorker, WorkerInit } from './protocol.js';
+import { computeSliceGradient, type SliceResult } from './replica-step.js';
+
+async function serve(init: WorkerInit): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('the data-parallel replica must run in a worker thread.');
+  await selectBackend({ prefer: init.backend, log: () => undefined });
+  const model = buildModel(init.model.name, init.model.options ?? {});
+  const layout = modelLayout(model);
+  const { expected } = init;
+  const variables = layout.trainable.length + layout.state.length;
+  if (
+    layout.trainableSize !== expected.trainableSize ||
+    layout.totalSize !== expected.totalSize ||
+    variables !== expected.variables
+  ) {
+    throw new Error(
+      `replica ${init.index}: the model built in the worker has ${variables} variables / ${layout.totalSize} floats, ` +
+        `the main model ${expected.variables} / ${expected.totalSize}; both must be built from the same spec.`,
+    );
+  }
+  const weights = new Float32Array(init.weights);
+  const output = new Float32Array(init.output);
+  const post = (message: FromWorker) => port.postMessage(message);
+
+  const step = (message: StepMessage) => {
+    readVariables(layout.trainable, layout.trainableSlots, weights);
+    readVariables(layout.state, layout.stateSlots, weights);
+    const input = new Float32Array(message.input);
+    const xsSize = message.xsShape.reduce((a, b) => a * b, 1);
+    const ysSize = message.ysShape.reduce((a, b) => a * b, 1);
+    const xsValues = input.slice(0, xsSize);
+    const xs =
+      message.xsDtype === 'int32'
+        ? tf.tensor(Int32Array.from(xsValues), message.xsShape, 'int32')
+        : tf.tensor(xsValues, message.xsShape, 'float32');
+    const ys = tf.tensor(input.slice(xsSize, xsSize + ysSize), message.ysShape, 'float32');
+    let result: SliceResult;
+    try {
+      result = computeSliceGradient(
+        model,
+        layout,
+        xs,
+        ys,
+        init.loss,
+        init.perturbation,
+        message.rho,
+        output,
+      );
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+    post({ type: 'done', id: message.id, ...result, numTensors: tf.memory().numTensors });
+  };
+
+  // The main thread ends a worker with terminate(); steps are the only messages.
+  port.on('message', (message: ToWorker) => step(message));
+  post({ type: 'ready', numTensors: tf.memory().numTensors });
+}
+
+await serve(workerData as WorkerInit);

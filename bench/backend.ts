@@ -2,7 +2,7 @@
  * Milliseconds per SGD train step (`model.trainOnBatch`) on the cpu, wasm (with the training
  * kernels of src/backend/wasm-kernels) and stock wasm backends.
  *   npm run bench:backend -- --model mlp --backend wasm --steps 5 [--warmup 1] [--json]
- *     [--out bench/results/backend-mlp-wasm.json]
+ *     [--out FILE (default bench/results/backend-<model>-<backend>.json)]
  * The machine is shared: every result records the 1-minute load average before and after it.
  */
 import os from 'node:os';
@@ -192,14 +192,15 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (args.out !== undefined) {
-    writeJson(args.out, {
-      benchmark: 'backend',
-      machine: { ...machineInfo(), command },
-      warmup: args.warmup,
-      results,
-    });
-  }
+  const out =
+    args.out ?? `bench/results/backend-${args.models.join('+')}-${args.backends.join('+')}.json`;
+  writeJson(out, {
+    benchmark: 'backend',
+    machine: { ...machineInfo(), command },
+    warmup: args.warmup,
+    results,
+  });
+  if (!args.json) console.log(`wrote ${out}`);
 }
 
 await main();

@@ -194,13 +194,11 @@ async function main(): Promise<void> {
   }
   const out =
     args.out ?? `bench/results/backend-${args.models.join('+')}-${args.backends.join('+')}.json`;
-  writeJson(out, {
-    benchmark: 'backend',
-    machine: { ...machineInfo(), command },
-    warmup: args.warmup,
-    results,
-  });
-  if (!args.json) console.log(`wrote ${out}`);
+  writeJson(
+    out,
+    { benchmark: 'backend', machine: { ...machineInfo(), command }, warmup: args.warmup, results },
+    args.json ? console.error : console.log,
+  );
 }
 
 await main();

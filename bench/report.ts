@@ -55,10 +55,15 @@ export function formatTable(rows: ReadonlyArray<Record<string, string | number>>
   ].join('\n');
 }
 
-export function writeJson(path: string, payload: unknown): void {
+/** Writes the result file and says where (pass console.error to keep stdout for JSON lines). */
+export function writeJson(
+  path: string,
+  payload: unknown,
+  say: (line: string) => void = console.log,
+): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(payload, null, 2) + '\n');
-  console.log(`\nwrote ${path}`);
+  say(`\nwrote ${path}`);
 }
 
 export function median(values: readonly number[]): number {

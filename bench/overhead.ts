@@ -6,12 +6,15 @@
  * `model.trainOnBatch` (the path `fit` takes): ms per step and the ratio to the base,
  * forward and backward passes per step counted by instrumentation (not assumed), and the peak
  * memory a step allocates beyond the base run's peak, in copies of the parameters.
- * The machine is shared, so the base and the method are timed in alternating rounds (one cycle
- * of the method each: k steps for LookSAM, one step otherwise) and the ratio is the median of
- * the rounds' ratios: a load that comes and goes hits both sides alike.
+ * Each method runs in a fresh process. The machine is shared, so the base and the method are
+ * timed in alternating rounds (one cycle of the method each: k steps for LookSAM, one step
+ * otherwise) and the ratio is the median of the rounds' ratios: a load that comes and goes hits
+ * both sides alike. The peak is that of a step at the start of a cycle (LookSAM's full step).
  * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
  * 28×28×1 at batch 128.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -35,6 +38,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '20' },
     out: { type: 'string' },
+    // Internal: measure one method in this process and print it as a CHILD line.
+    child: { type: 'boolean', default: false },
   },
 });
 const steps = Number(values.steps);
@@ -52,12 +57,14 @@ if (shape === undefined)
   throw new Error(
     `--model is '${values.model}'; expected one of ${Object.keys(SHAPES).join(', ')}.`,
   );
-const backend = await startBackend(values.backend as string);
+const backend = await startBackend(values.backend as string, () => undefined);
 const machine = machineInfo();
-printHeader(
-  `Sharpness-aware overhead: ${values.model} at batch ${shape.batch}, ${steps} timed steps after 2 warm-up steps, ${backend} backend, base SGD momentum 0.9`,
-  machine,
-);
+if (!values.child) {
+  printHeader(
+    `Sharpness-aware overhead: ${values.model} at batch ${shape.batch}, ${steps} timed steps after 2 warm-up steps, ${backend} backend, base SGD momentum 0.9; each method in a fresh process`,
+    machine,
+  );
+}
 
 const x = tf.randomUniform([shape.batch, ...shape.inputShape], 0, 1, 'float32', 7);
 const y = tf.tidy(() =>
@@ -193,14 +200,28 @@ async function measure(spec: OptimizerSpec, rounds: number): Promise<Measured> {
 
 const BASE_SPEC: OptimizerSpec = { label: 'momentum', name: 'momentum', options: {} };
 const specs = parseOptimizerList(values.methods as string);
-const reference = trainee(() => buildOptimizer(BASE_SPEC, common));
-await timeSteps(reference, 2);
-const baseMs = (await timeSteps(reference, steps)) / steps;
-const basePeak = await peakBytes(reference);
-const parameterBytes = reference.model.countParams() * 4;
-release(reference);
-const results = [
-  {
+
+interface Row {
+  method: string;
+  limit: number;
+  msPerStep: number;
+  baseMsPerStep: number;
+  ratio: number;
+  peakBytes: number;
+  forwardPerStep: number;
+  backwardPerStep: number;
+  extraCopies: number;
+}
+
+/** In a child: the base alone (its ms/step and peak), then the one method against it. */
+async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; row: Row }> {
+  const reference = trainee(() => buildOptimizer(BASE_SPEC, common));
+  await timeSteps(reference, 2);
+  const baseMs = (await timeSteps(reference, steps)) / steps;
+  const basePeak = await peakBytes(reference);
+  const parameterBytes = reference.model.countParams() * 4;
+  release(reference);
+  const base: Row = {
     method: 'momentum (base)',
     limit: 1,
     msPerStep: baseMs,
@@ -210,23 +231,55 @@ const results = [
     forwardPerStep: 1,
     backwardPerStep: 1,
     extraCopies: 0,
-  },
-];
+  };
+  const measured = await measure(spec, Math.max(1, Math.round(steps / cycleOf(spec))));
+  return {
+    base,
+    row: {
+      method: spec.label,
+      limit: passesPerStep(spec),
+      ...measured,
+      extraCopies: (measured.peakBytes - basePeak) / parameterBytes,
+    },
+  };
+}
+
+if (values.child) {
+  const result = await measureInThisProcess(specs[0] as OptimizerSpec);
+  console.log(`CHILD ${JSON.stringify(result)}`);
+  process.exit(0);
+}
+
+// A long-lived process that has built and freed many models steps measurably slower (the wasm
+// heap only grows): each method is measured in a fresh process, against a base in that process.
+const bases: Row[] = [];
+const rows: Row[] = [];
 for (const spec of specs) {
-  let measured: Measured;
-  try {
-    measured = await measure(spec, Math.max(1, Math.round(steps / cycleOf(spec))));
-  } catch (error) {
-    console.log(`${spec.label}: not measured — ${(error as Error).message}`);
+  const child = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...['--model', String(values.model), '--backend', String(values.backend)],
+      ...['--steps', String(steps), '--methods', spec.label, '--child'],
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  const line = child.stdout.split('\n').find((l) => l.startsWith('CHILD '));
+  if (child.status !== 0 || line === undefined) {
+    console.log(`${spec.label}: not measured — ${child.stderr.trim().split('\n').at(-1) ?? ''}`);
     continue;
   }
-  results.push({
-    method: spec.label,
-    limit: passesPerStep(spec),
-    ...measured,
-    extraCopies: (measured.peakBytes - basePeak) / parameterBytes,
-  });
+  const { base, row } = JSON.parse(line.slice('CHILD '.length)) as { base: Row; row: Row };
+  bases.push(base);
+  rows.push(row);
 }
+const baseRow: Row = {
+  ...(bases[0] as Row),
+  msPerStep: median(bases.map((b) => b.msPerStep)),
+  baseMsPerStep: median(bases.map((b) => b.msPerStep)),
+};
+const results = [baseRow, ...rows];
 
 console.log(
   formatTable(

@@ -11,6 +11,7 @@ import {
   normalize,
   orthogonalComponent,
   orthogonalComponentPerTensor,
+  scaledSlerp,
   slerp,
 } from './tree.js';
 import { adaptivePerturbation, isScaleLikeVariable, samPerturbation } from './perturbation.js';
@@ -128,4 +129,40 @@ test('isScaleLikeVariable follows the official ASAM split (biases and BN offsets
   assert.equal(isScaleLikeVariable('dense_Dense1/bias'), false);
   assert.equal(isScaleLikeVariable('dense_Dense1/bias_3'), false);
   assert.equal(isScaleLikeVariable('batch_normalization_1/beta'), false);
+});
+
+test('scaledSlerp is ‖b‖·slerp(a/‖a‖, b/‖b‖, α), in float64 arithmetic by hand', async () => {
+  await useBackend('cpu');
+  const before = tf.memory().numTensors;
+  // a = (3, 0 | 4) with ‖a‖ = 5, b = (1, 2 | 2) with ‖b‖ = 3, ⟨a, b⟩ = 11.
+  const a = [tf.tensor1d([3, 0]), tf.tensor1d([4])];
+  const b = [tf.tensor1d([1, 2]), tf.tensor1d([2])];
+  const [ua, ub] = [
+    [3 / 5, 0, 4 / 5],
+    [1 / 3, 2 / 3, 2 / 3],
+  ];
+  const theta = Math.acos(11 / 15);
+  for (const alpha of [0, 0.3, 1, 1.7, 2]) {
+    const w0 = Math.sin((1 - alpha) * theta) / Math.sin(theta);
+    const w1 = Math.sin(alpha * theta) / Math.sin(theta);
+    const expected = ua.map((x, i) => 3 * (w0 * x + w1 * (ub[i] as number)));
+    const got = scaledSlerp(a, b, alpha, 1e-12);
+    values(got)
+      .flat()
+      .forEach((v, i) => close(v, expected[i] as number, 1e-6));
+    // The two-step form the update used before gives the same numbers.
+    const [v0, v1] = [normalize(a, 1e-12), normalize(b, 1e-12)];
+    const direction = slerp(v0, v1, alpha);
+    values(direction)
+      .flat()
+      .forEach((v, i) => close(3 * v, values(got).flat()[i] as number, 1e-6));
+    tf.dispose([...got, ...v0, ...v1, ...direction]);
+  }
+  // Parallel a and b: sin θ = 0, the mean of the unit directions, times ‖b‖.
+  const parallel = scaledSlerp(a, [tf.mul(a[0]!, 2), tf.mul(a[1]!, 2)], 1.5, 1e-12);
+  values(parallel)
+    .flat()
+    .forEach((v, i) => close(v, 10 * ([3 / 5, 0, 4 / 5][i] as number), 1e-5));
+  tf.dispose([...a, ...b, ...parallel]);
+  assert.ok(tf.memory().numTensors <= before + 2, 'only the two doubled inputs are left');
 });

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { checkBoolean, checkNumber } from '../core/validate.js';
-import { angleBetween, globalNorm, normalize, slerp } from '../math/tree.js';
+import { angleBetween, normalize, scaledSlerp, slerp } from '../math/tree.js';
 
 export interface XsamOptions extends SamOptions {
   /** Radius of the probe points of the α search (default 2·rho). */
@@ -78,25 +78,19 @@ export class XSAM extends SAM {
   }
 
   protected override update(context: StepContext): readonly tf.Tensor[] {
-    const v0 = normalize(context.perturbation as tf.Tensor[], this.epsilon);
-    const norm = globalNorm(context.perturbedGradients);
-    const v1 = tf.tidy(() => {
-      const inverse = tf.div(1, tf.add(norm, this.epsilon));
-      return context.perturbedGradients.map((g) => tf.mul(g, inverse));
-    });
-    try {
-      const theta = angleBetween(v0, v1);
-      if (this.dynamic && context.iteration % this.alphaEvery === 0) {
-        this.alpha = this.searchAlpha(context, v0, v1, theta);
+    const perturbation = context.perturbation as tf.Tensor[];
+    const gradients = context.perturbedGradients;
+    if (this.dynamic && context.iteration % this.alphaEvery === 0) {
+      const v0 = normalize(perturbation, this.epsilon);
+      const v1 = normalize(gradients, this.epsilon);
+      try {
+        this.alpha = this.searchAlpha(context, v0, v1, angleBetween(v0, v1));
+      } finally {
+        tf.dispose([...v0, ...v1]);
       }
-      if (this.alpha === 1) return context.perturbedGradients;
-      const direction = slerp(v0, v1, this.alpha, theta);
-      const update = tf.tidy(() => direction.map((d) => tf.mul(d, norm)));
-      tf.dispose(direction);
-      return update;
-    } finally {
-      tf.dispose([...v0, ...v1, norm]);
     }
+    if (this.alpha === 1) return gradients;
+    return scaledSlerp(perturbation, gradients, this.alpha, this.epsilon);
   }
 
   private searchAlpha(

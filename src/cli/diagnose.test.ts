@@ -3,26 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from './main.js';
-
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-  try {
-    await buildProgram()
-      .exitOverride()
-      .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-      .parseAsync(['node', 'tfjs-sam', ...args]);
-  } finally {
-    console.log = log;
-  }
-  return lines.join('\n');
-}
+import { runCli } from '../testing/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-diagnose-'));
 const runDir = join(dir, 'runs', 'sgd-seed1');
-const trained = run([
+const trained = runCli([
   'train',
   '--optimizer',
   'sgd',
@@ -41,7 +26,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('sharpness --json prints one object with finite, consistent measures', async () => {
   await trained;
-  const printed = await run([
+  const printed = await runCli([
     'sharpness',
     runDir,
     '--train-subset',
@@ -71,7 +56,7 @@ test('sharpness --json prints one object with finite, consistent measures', asyn
 test('landscape writes the grid values, plots and a page; --compare adds the interpolation', async () => {
   await trained;
   const out = join(dir, 'landscape');
-  await run([
+  await runCli([
     'landscape',
     runDir,
     '--compare',
@@ -101,24 +86,24 @@ test('landscape writes the grid values, plots and a page; --compare adds the int
 test('diagnostic commands reject bad input with actionable messages', async () => {
   await trained;
   await assert.rejects(
-    run(['sharpness', join(dir, 'nowhere')]),
+    runCli(['sharpness', join(dir, 'nowhere')]),
     /does not exist; give a run folder/,
   );
   await assert.rejects(
-    run(['sharpness', join(runDir, 'metrics.jsonl')]),
+    runCli(['sharpness', join(runDir, 'metrics.jsonl')]),
     /is a file but not a model\.json/,
   );
-  await assert.rejects(run(['sharpness', dir]), /no model\.json in/);
+  await assert.rejects(runCli(['sharpness', dir]), /no model\.json in/);
   await assert.rejects(
-    run(['sharpness', runDir, '--samples', '0']),
+    runCli(['sharpness', runDir, '--samples', '0']),
     /--samples is '0'; expected an integer >= 1/,
   );
   await assert.rejects(
-    run(['sharpness', runDir, '--rho', '-1']),
+    runCli(['sharpness', runDir, '--rho', '-1']),
     /--rho is '-1'; expected a number > 0/,
   );
   await assert.rejects(
-    run(['sharpness', runDir, '--label-noise', '1.5']),
+    runCli(['sharpness', runDir, '--label-noise', '1.5']),
     /--label-noise is '1.5'; expected a number in \[0, 1\)/,
   );
 });

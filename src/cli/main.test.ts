@@ -5,33 +5,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from './main.js';
+import { runCli } from '../testing/cli.js';
 import type { ResultsFile } from './results.js';
-
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-  try {
-    const program = buildProgram();
-    // Subcommands do not inherit these settings once created: without them a commander error
-    // in a subcommand would exit the test process.
-    for (const command of [program, ...program.commands]) {
-      command
-        .exitOverride()
-        .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    }
-    await program.parseAsync(['node', 'tfjs-sam', ...args]);
-  } finally {
-    console.log = log;
-  }
-  return lines.join('\n');
-}
 
 test('compare on the bundled data writes results.json, report.html and plots', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-'));
   try {
-    const printed = await run([
+    const printed = await runCli([
       'compare',
       '--optimizers',
       'sgd,sam(rho=0.1)',
@@ -102,7 +82,7 @@ test('compare on the bundled data writes results.json, report.html and plots', a
         plot,
       );
     }
-    const rerendered = await run(['report', out]);
+    const rerendered = await runCli(['report', out]);
     assert.match(rerendered, /report\.html/);
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -113,7 +93,7 @@ test('compare refuses --m-sharpness for a method that changes the update, before
   const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-'));
   try {
     await assert.rejects(
-      run([
+      runCli([
         'compare',
         '--optimizers',
         'sgd,gsam',
@@ -155,7 +135,7 @@ test('bad arguments are refused before any training, with a message that says wh
   try {
     for (const [args, message] of cases) {
       await assert.rejects(
-        run(['compare', '--model', 'mlp', '--train-subset', '100', '--out', out, ...args]),
+        runCli(['compare', '--model', 'mlp', '--train-subset', '100', '--out', out, ...args]),
         message,
         args.join(' '),
       );

@@ -3,25 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from '../cli/main.js';
-
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => void lines.push(parts.join(' '));
-  try {
-    const program = buildProgram();
-    for (const command of [program, ...program.commands]) {
-      command
-        .exitOverride()
-        .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    }
-    await program.parseAsync(['node', 'tfjs-sam', ...args]);
-  } finally {
-    console.log = log;
-  }
-  return lines.join('\n');
-}
+import { runCli } from '../testing/cli.js';
 
 const SMALL = ['--model', 'mlp', '--epochs', '1', '--train-subset', '200', '--batch-size', '50'];
 
@@ -35,7 +17,7 @@ async function compare(
 ): Promise<{ settings: Record<string, unknown>; optimizers: Aggregate[] }> {
   const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-workers-'));
   try {
-    await run([
+    await runCli([
       'compare',
       '--optimizers',
       'momentum,sam',
@@ -78,11 +60,11 @@ test('--workers refuses other methods and --m-sharpness before training', async 
   const out = mkdtempSync(join(tmpdir(), 'tfjs-sam-cli-workers-'));
   try {
     await assert.rejects(
-      run(['compare', '--optimizers', 'sgd,gsam', '--workers', '2', ...SMALL, '--out', out]),
+      runCli(['compare', '--optimizers', 'sgd,gsam', '--workers', '2', ...SMALL, '--out', out]),
       /--workers 2: GSAM is not supported.*SAM, ASAM.*SAM-ON.*single-threaded/,
     );
     await assert.rejects(
-      run([
+      runCli([
         'train',
         '--optimizer',
         'sam',
@@ -97,7 +79,7 @@ test('--workers refuses other methods and --m-sharpness before training', async 
       /--workers 2 with --m-sharpness 2: .*drop --m-sharpness/,
     );
     await assert.rejects(
-      run(['train', '--workers', '0', ...SMALL, '--out', out]),
+      runCli(['train', '--workers', '0', ...SMALL, '--out', out]),
       /--workers is '0'/,
     );
     assert.equal(existsSync(join(out, 'runs')), false, 'nothing was trained');

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.js';
-import { machineInfo, median, writeJson } from './report.js';
+import { parseArgs as parseCommandLine } from 'node:util';
+import { choiceFlag, integerFlag, machineInfo, median, writeJson } from './report.js';
 import {
   BENCH_MODELS,
   WORKLOADS,
@@ -32,45 +33,31 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    models: [...BENCH_MODELS],
-    backends: [...BENCH_BACKENDS],
-    steps: 3,
-    warmup: 1,
-    json: false,
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      backend: { type: 'string' },
+      steps: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+  });
+  return {
+    models:
+      values.model === undefined
+        ? [...BENCH_MODELS]
+        : [choiceFlag('--model', values.model, BENCH_MODELS)],
+    backends:
+      values.backend === undefined
+        ? [...BENCH_BACKENDS]
+        : [choiceFlag('--backend', values.backend, BENCH_BACKENDS)],
+    steps: integerFlag('--steps', values.steps, 1),
+    warmup: integerFlag('--warmup', values.warmup, 0),
+    json: values.json,
+    ...(values.out === undefined ? {} : { out: values.out }),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const need = (): string => {
-      if (value === undefined) throw new Error(`${flag} needs a value`);
-      i++;
-      return value;
-    };
-    if (flag === '--json') args.json = true;
-    else if (flag === '--out') args.out = need();
-    else if (flag === '--model') {
-      const v = need();
-      if (!(BENCH_MODELS as readonly string[]).includes(v))
-        throw new Error(`--model '${v}' is unknown; use one of ${BENCH_MODELS.join(', ')}`);
-      args.models = [v as BenchModel];
-    } else if (flag === '--backend') {
-      const v = need();
-      if (!(BENCH_BACKENDS as readonly string[]).includes(v))
-        throw new Error(`--backend '${v}' is unknown; use one of ${BENCH_BACKENDS.join(', ')}`);
-      args.backends = [v as BenchBackend];
-    } else if (flag === '--steps' || flag === '--warmup') {
-      const v = Number(need());
-      if (!Number.isInteger(v) || v < (flag === '--steps' ? 1 : 0))
-        throw new Error(`${flag} must be a non-negative integer (steps ≥ 1), got '${value}'`);
-      if (flag === '--steps') args.steps = v;
-      else args.warmup = v;
-    } else
-      throw new Error(
-        `unknown argument '${flag}'; use --model, --backend, --steps, --warmup, --json, --out`,
-      );
-  }
-  return args;
 }
 
 let undoKernels: (() => void) | undefined;

@@ -13,7 +13,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../src/backend/select.js';
 import { sam } from '../src/core/sam.js';
 import { createDataParallel } from '../src/parallel/index.js';
-import { formatTable, machineInfo, median, printHeader, writeJson } from './report.js';
+import { parseArgs as parseCommandLine } from 'node:util';
+import {
+  choiceFlag,
+  formatTable,
+  integerFlag,
+  machineInfo,
+  median,
+  printHeader,
+  writeJson,
+} from './report.js';
 import { WORKLOADS, buildWorkloadModel, workloadTargets } from './workloads.js';
 
 const PARALLEL_MODELS = ['mlp', 'cnn'] as const;
@@ -31,46 +40,25 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { model: 'mlp', optimizer: 'sgd', workers: [1, 2], steps: 5, warmup: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const need = (): string => {
-      if (value === undefined) throw new Error(`${flag} needs a value`);
-      i++;
-      return value;
-    };
-    if (flag === '--out') args.out = need();
-    else if (flag === '--model') {
-      const v = need();
-      if (!(PARALLEL_MODELS as readonly string[]).includes(v))
-        throw new Error(`--model '${v}' is unknown; use ${PARALLEL_MODELS.join(' or ')}`);
-      args.model = v as ParallelModel;
-    } else if (flag === '--optimizer') {
-      const v = need();
-      if (!(OPTIMIZERS as readonly string[]).includes(v))
-        throw new Error(`--optimizer '${v}' is unknown; use ${OPTIMIZERS.join(' or ')}`);
-      args.optimizer = v as BenchOptimizer;
-    } else if (flag === '--workers') {
-      const v = need();
-      const counts = v.split(',').map(Number);
-      if (counts.some((n) => !Number.isInteger(n) || n < 1))
-        throw new Error(
-          `--workers takes positive integers separated by commas, e.g. 1,2; got '${v}'`,
-        );
-      args.workers = counts;
-    } else if (flag === '--steps' || flag === '--warmup') {
-      const v = Number(need());
-      if (!Number.isInteger(v) || v < (flag === '--steps' ? 1 : 0))
-        throw new Error(`${flag} must be a non-negative integer (steps ≥ 1), got '${value}'`);
-      if (flag === '--steps') args.steps = v;
-      else args.warmup = v;
-    } else
-      throw new Error(
-        `unknown argument '${flag}'; use --model, --optimizer, --workers, --steps, --warmup, --out`,
-      );
-  }
-  return args;
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      model: { type: 'string', default: 'mlp' },
+      optimizer: { type: 'string', default: 'sgd' },
+      workers: { type: 'string', default: '1,2' },
+      steps: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      out: { type: 'string' },
+    },
+  });
+  return {
+    model: choiceFlag('--model', values.model, PARALLEL_MODELS),
+    optimizer: choiceFlag('--optimizer', values.optimizer, OPTIMIZERS),
+    workers: values.workers.split(',').map((count) => integerFlag('--workers', count, 1)),
+    steps: integerFlag('--steps', values.steps, 1),
+    warmup: integerFlag('--warmup', values.warmup, 0),
+    ...(values.out === undefined ? {} : { out: values.out }),
+  };
 }
 
 function makeOptimizer(kind: BenchOptimizer): tf.Optimizer {

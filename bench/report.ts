@@ -73,3 +73,22 @@ export function median(values: readonly number[]): number {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** A command-line value that must be one of `allowed`. */
+export function choiceFlag<T extends string>(
+  flag: string,
+  value: string,
+  allowed: readonly T[],
+): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new Error(`${flag} '${value}' is unknown; use one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** A command-line value that must be an integer ≥ `min`. */
+export function integerFlag(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${flag} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}

@@ -210,14 +210,13 @@ function machine(): string {
   return `${cores.length} × ${cores[0]?.model.trim() ?? 'cpu'}, node ${process.version}`;
 }
 
-function hyperparameters(flags: CommonFlags, data?: PreparedData): CommonHyperparameters {
+function hyperparameters(flags: CommonFlags): CommonHyperparameters {
   return {
     learningRate: flags.lr,
     momentum: flags.momentum,
     weightDecay: flags.weightDecay,
     base: flags.base,
     ...(flags.rho === undefined ? {} : { rho: flags.rho }),
-    ...(data === undefined ? {} : { stepsPerEpoch: batchCount(data.train.count, flags.batchSize) }),
   };
 }
 
@@ -316,16 +315,20 @@ async function runMatrix(
   return results;
 }
 
+function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
+  return batchCount(data.train.count, flags.batchSize);
+}
+
 function withStepsPerEpoch(
   common: CommonHyperparameters,
   data: PreparedData,
   flags: CommonFlags,
 ): CommonHyperparameters {
-  return { ...common, stepsPerEpoch: batchCount(data.train.count, flags.batchSize) };
+  return { ...common, stepsPerEpoch: stepsPerEpoch(data, flags) };
 }
 
 function passes(spec: OptimizerSpec, data: PreparedData, flags: CommonFlags): number {
-  return passesPerStep(spec, hyperparameters(flags, data));
+  return passesPerStep(spec, { stepsPerEpoch: stepsPerEpoch(data, flags) });
 }
 
 async function finish(out: string, results: ResultsFile): Promise<void> {

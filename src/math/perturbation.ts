@@ -3,11 +3,18 @@
  * Returned tensors belong to the caller.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { normalize, scale, type Tree } from './tree.js';
+import { dotOf } from './fused-ops.js';
+import { globalNorm, type Tree } from './tree.js';
 
-/** SAM (Foret et al. 2021, Eq. 2): ε = ρ·g / (‖g‖ + ϵ). */
+/**
+ * SAM (Foret et al. 2021, Eq. 2): ε = ρ·g / (‖g‖ + ϵ), as one factor ρ/(‖g‖ + ϵ) times g
+ * (davda54/sam's order of rounding).
+ */
 export function samPerturbation(gradients: Tree, rho: number, epsilon: number): tf.Tensor[] {
-  return tf.tidy(() => scale(normalize(gradients, epsilon), rho));
+  return tf.tidy(() => {
+    const factor = tf.div(rho, tf.add(globalNorm(gradients), epsilon)) as tf.Scalar;
+    return gradients.map((g) => tf.mul(g, factor));
+  });
 }
 
 /**
@@ -30,7 +37,10 @@ export function adaptivePerturbation(
   };
   return tf.tidy(() => {
     const squaredNorms = gradients.map((g, i) =>
-      tf.tidy(() => tf.sum(tf.square(tf.mul(scaling(i), g)))),
+      tf.tidy(() => {
+        const scaled = tf.mul(scaling(i), g);
+        return dotOf(scaled, scaled);
+      }),
     );
     const norm = tf.sqrt(squaredNorms.length === 0 ? tf.scalar(0) : tf.addN(squaredNorms));
     const factor = tf.div(rho, tf.add(norm, epsilon)) as tf.Scalar;

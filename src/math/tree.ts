@@ -4,6 +4,7 @@
  * caller owns (and disposes) what it gets back. Nothing here touches variables or optimizers.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { axpbyOf, dotOf, finiteProbeOf, gramOf } from './fused-ops.js';
 
 export type Tree = readonly tf.Tensor[];
 
@@ -19,7 +20,7 @@ function assertSameLength(a: Tree, b: Tree, what: string): void {
 export function sumOfSquares(tree: Tree): tf.Scalar {
   return tf.tidy(() => {
     if (tree.length === 0) return tf.scalar(0);
-    return tf.addN(tree.map((t) => tf.sum(tf.square(t)))) as tf.Scalar;
+    return tf.addN(tree.map((t) => dotOf(t, t))) as tf.Scalar;
   });
 }
 
@@ -33,7 +34,7 @@ export function dot(a: Tree, b: Tree): tf.Scalar {
   assertSameLength(a, b, 'dot');
   return tf.tidy(() => {
     if (a.length === 0) return tf.scalar(0);
-    return tf.addN(a.map((t, i) => tf.sum(tf.mul(t, b[i] as tf.Tensor)))) as tf.Scalar;
+    return tf.addN(a.map((t, i) => dotOf(t, b[i] as tf.Tensor))) as tf.Scalar;
   });
 }
 
@@ -51,10 +52,30 @@ export function sub(a: Tree, b: Tree): tf.Tensor[] {
   return a.map((t, i) => tf.sub(t, b[i] as tf.Tensor));
 }
 
-/** a + factor·b, elementwise over the list. */
+/** a + factor·b, elementwise over the list (one pass per tensor where the backend fuses it). */
 export function addScaled(a: Tree, b: Tree, factor: tf.Scalar | number): tf.Tensor[] {
   assertSameLength(a, b, 'addScaled');
-  return a.map((t, i) => tf.tidy(() => tf.add(t, tf.mul(b[i] as tf.Tensor, factor))));
+  return a.map((t, i) => axpbyOf(1, t, factor, b[i] as tf.Tensor));
+}
+
+/** ca·a + cb·b, elementwise over the list. */
+export function linearCombination(
+  ca: tf.Scalar | number,
+  a: Tree,
+  cb: tf.Scalar | number,
+  b: Tree,
+): tf.Tensor[] {
+  assertSameLength(a, b, 'linearCombination');
+  return a.map((t, i) => axpbyOf(ca, t, cb, b[i] as tf.Tensor));
+}
+
+/** [Σ‖a_t‖², Σ‖b_t‖², Σ⟨a_t, b_t⟩] over the list, read in one pass per pair of tensors. */
+export function gram(a: Tree, b: Tree): tf.Tensor1D {
+  assertSameLength(a, b, 'gram');
+  return tf.tidy(() => {
+    if (a.length === 0) return tf.zeros([3]) as tf.Tensor1D;
+    return tf.addN(a.map((t, i) => gramOf(t, b[i] as tf.Tensor))) as tf.Tensor1D;
+  });
 }
 
 /** tree / (‖tree‖ + epsilon): the unit direction, and exactly zero for a zero tree. */
@@ -81,8 +102,9 @@ export function clipByGlobalNorm(tree: Tree, maxNorm: number, epsilon = 1e-12): 
 export function orthogonalComponent(a: Tree, b: Tree, epsilon: number): tf.Tensor[] {
   assertSameLength(a, b, 'orthogonalComponent');
   return tf.tidy(() => {
-    const coefficient = tf.div(dot(a, b), tf.add(sumOfSquares(b), epsilon)) as tf.Scalar;
-    return a.map((t, i) => tf.sub(t, tf.mul(b[i] as tf.Tensor, coefficient)));
+    const [, bb, ab] = tf.unstack(gram(a, b)) as [tf.Scalar, tf.Scalar, tf.Scalar];
+    const coefficient = tf.neg(tf.div(ab, tf.add(bb, epsilon))) as tf.Scalar;
+    return a.map((t, i) => axpbyOf(1, t, coefficient, b[i] as tf.Tensor));
   });
 }
 
@@ -112,14 +134,16 @@ export function slerp(v0: Tree, v1: Tree, alpha: number, theta?: number): tf.Ten
 
 /**
  * ‖b‖·slerp(a/(‖a‖+ϵ), b/(‖b‖+ϵ), α) — XSAM's update (arXiv 2603.10048) — written as c_a·a + c_b·b
- * from ‖a‖, ‖b‖ and ⟨a, b⟩ (three scalars read at once), so the unit directions are never formed:
- * one pass over the tensors instead of five. The same clamping and sin θ < 1e-8 fallback as `slerp`.
+ * from ‖a‖, ‖b‖ and ⟨a, b⟩ (read at once, one pass where the backend fuses it), so the unit
+ * directions are never formed: two passes over the tensors instead of five. The same clamping and sin θ < 1e-8 fallback as `slerp`.
  */
 export function scaledSlerp(a: Tree, b: Tree, alpha: number, epsilon: number): tf.Tensor[] {
   assertSameLength(a, b, 'scaledSlerp');
-  const scalars = tf.tidy(() => tf.stack([globalNorm(a), globalNorm(b), dot(a, b)]));
-  const [normA, normB, inner] = scalars.dataSync() as unknown as [number, number, number];
-  scalars.dispose();
+  const sums = gram(a, b);
+  const [aa, bb, inner] = sums.dataSync() as unknown as [number, number, number];
+  sums.dispose();
+  const normA = Math.fround(Math.sqrt(aa));
+  const normB = Math.fround(Math.sqrt(bb));
   const unitA = normA + epsilon;
   const unitB = normB + epsilon;
   const angle = Math.acos(Math.min(1, Math.max(-1, inner / (unitA * unitB))));
@@ -130,9 +154,7 @@ export function scaledSlerp(a: Tree, b: Tree, alpha: number, epsilon: number): t
       : [Math.sin((1 - alpha) * angle) / sinTheta, Math.sin(alpha * angle) / sinTheta];
   const coefficientA = (normB * w0) / unitA;
   const coefficientB = (normB * w1) / unitB;
-  return a.map((t, i) =>
-    tf.tidy(() => tf.add(tf.mul(t, coefficientA), tf.mul(b[i] as tf.Tensor, coefficientB))),
-  );
+  return linearCombination(coefficientA, a, coefficientB, b);
 }
 
 /** arccos of the clamped inner product of two unit-norm trees, in radians (reads one scalar). */
@@ -150,7 +172,7 @@ export function angleBetween(v0: Tree, v1: Tree): number {
 export function finiteProbe(tree: Tree): tf.Scalar {
   return tf.tidy(() => {
     if (tree.length === 0) return tf.scalar(0);
-    return tf.addN(tree.map((t) => tf.sum(tf.sub(t, t)))) as tf.Scalar;
+    return tf.addN(tree.map((t) => finiteProbeOf(t))) as tf.Scalar;
   });
 }
 

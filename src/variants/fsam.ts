@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { NamedSlots } from '../core/slots.js';
 import { checkNumber } from '../core/validate.js';
+import { axpbyOf } from '../math/fused-ops.js';
 
 export interface FsamOptions extends SamOptions {
   /** Weight of the removed full-gradient estimate (default 1). */
@@ -41,7 +42,7 @@ export class FSAM extends SAM {
     return variables.map((v, i) => {
       const g = gradients[i] as tf.Tensor;
       if (!state.has(v.name)) return g;
-      return tf.tidy(() => tf.sub(g, tf.mul(state.get(v, 'momentum'), this.sigma)));
+      return axpbyOf(1, g, -this.sigma, state.get(v, 'momentum'));
     });
   }
 
@@ -53,9 +54,7 @@ export class FSAM extends SAM {
       const m = state.get(v, 'momentum');
       tf.tidy(() =>
         m.assign(
-          first
-            ? (g[i] as tf.Tensor)
-            : tf.add(tf.mul(m, this.lambda), tf.mul(g[i] as tf.Tensor, 1 - this.lambda)),
+          first ? (g[i] as tf.Tensor) : axpbyOf(this.lambda, m, 1 - this.lambda, g[i] as tf.Tensor),
         ),
       );
     });

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { checkNumber } from '../core/validate.js';
-import { orthogonalComponent } from '../math/tree.js';
+import { linearCombination, orthogonalComponent } from '../math/tree.js';
 
 export interface GsamOptions extends SamOptions {
   /** Weight of the surrogate-gap descent (default 0.4). */
@@ -62,7 +62,7 @@ export class GSAM extends SAM {
         gSam,
         this.epsilon,
       );
-      return gSam.map((g, i) => tf.sub(g, tf.mul(perpendicular[i] as tf.Tensor, this.alpha)));
+      return linearCombination(1, gSam, -this.alpha, perpendicular);
     });
   }
 

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { NamedSlots } from '../core/slots.js';
 import { checkChoice, checkNumber } from '../core/validate.js';
+import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm, orthogonalComponent, orthogonalComponentPerTensor } from '../math/tree.js';
 
 export type LookSamProjection = 'per-tensor' | 'global';
@@ -74,16 +75,16 @@ export class LookSAM extends SAM {
       if (this.projection === 'global') {
         const present = stored.filter((s): s is tf.Variable => s !== null);
         const ratio = tf.div(globalNorm(gradients), tf.add(globalNorm(present), this.epsilon));
-        const factor = tf.mul(ratio, this.alpha);
+        const factor = tf.mul(ratio, this.alpha) as tf.Scalar;
         return gradients.map((g, i) =>
-          stored[i] === null ? tf.clone(g) : tf.add(g, tf.mul(stored[i] as tf.Variable, factor)),
+          stored[i] === null ? tf.clone(g) : axpbyOf(1, g, factor, stored[i] as tf.Variable),
         );
       }
       return gradients.map((g, i) => {
         const gv = stored[i];
         if (gv == null) return tf.clone(g);
         const ratio = tf.div(globalNorm([g]), tf.add(globalNorm([gv]), this.epsilon));
-        return tf.add(g, tf.mul(gv, tf.mul(ratio, this.alpha)));
+        return axpbyOf(1, g, tf.mul(ratio, this.alpha) as tf.Scalar, gv);
       });
     });
   }

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../core/types.js';
 import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm } from '../math/tree.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { gradientList } from '../optimizers/gradients.js';
@@ -152,7 +153,7 @@ export class MSAM extends tf.Optimizer {
     tf.tidy(() =>
       variables.forEach((v, i) => {
         const buffer = buffers[i];
-        if (buffer != null) v.assign(tf.sub(v, tf.mul(buffer, factor)));
+        if (buffer != null) v.assign(axpbyOf(1, v, -factor, buffer));
       }),
     );
   }

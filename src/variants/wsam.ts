@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { checkBoolean, checkNumber } from '../core/validate.js';
+import { axpbyOf } from '../math/fused-ops.js';
+import { linearCombination } from '../math/tree.js';
 
 export interface WsamOptions extends SamOptions {
   /** Weight of sharpness, in [0, 1) (default 0.9). */
@@ -44,11 +46,7 @@ export class WSAM extends SAM {
     const g = context.firstGradients as tf.Tensor[];
     if (this.decouple) return g;
     const a = this.sharpnessWeight;
-    return tf.tidy(() =>
-      context.perturbedGradients.map((gSam, i) =>
-        tf.add(tf.mul(g[i] as tf.Tensor, 1 - a), tf.mul(gSam, a)),
-      ),
-    );
+    return linearCombination(1 - a, g, a, context.perturbedGradients);
   }
 
   protected override afterApply(context: StepContext): void {
@@ -58,9 +56,11 @@ export class WSAM extends SAM {
     tf.tidy(() =>
       context.variables.forEach((v, i) =>
         v.assign(
-          tf.sub(
+          axpbyOf(
+            1,
             v,
-            tf.mul(tf.sub(context.perturbedGradients[i] as tf.Tensor, g[i] as tf.Tensor), step),
+            -step,
+            tf.sub(context.perturbedGradients[i] as tf.Tensor, g[i] as tf.Tensor),
           ),
         ),
       ),

@@ -14,6 +14,7 @@ import { makeIdentityKernel } from './identity.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
+import { fusedWasmKernels } from '../fused/kernels.js';
 
 const installed = new Set<KernelConfig>();
 
@@ -56,7 +57,9 @@ function isOurs(name: string): boolean {
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
  * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
- * repetition. Returns a function restoring the previous kernels and gradient. Calling it again
+ * repetition. When the wasm backend is initialized (after `tf.setBackend('wasm')` and
+ * `tf.ready()`), it also adds the fused SIMD kernels of the sharpness-aware math
+ * (src/math/fused-ops.ts). Returns a function restoring the previous kernels and gradient. Calling it again
  * while installed changes nothing (its undo is then a no-op). Import tfjs-layers first: it
  * registers tfjs-core's gradients and would replace the Tile gradient installed before it.
  */
@@ -87,6 +90,12 @@ export function registerWasmTrainingKernels(): () => void {
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));
+  }
+  const wasmBackend = tf.findBackend('wasm');
+  if (wasmBackend !== null) {
+    for (const config of fusedWasmKernels(wasmBackend)) {
+      if (!isOurs(config.kernelName)) undos.push(swapKernel(config));
+    }
   }
   const tileGradient = tf.getGradient('Tile');
   if (tileGradient === undefined || !installedGradients.has(tileGradient))

@@ -1,0 +1,162 @@
+;; Fused elementwise passes for the sharpness-aware step, in WebAssembly SIMD, run on the memory of
+;; tfjs-backend-wasm (imported, not copied). Pointers are byte offsets of float32 arrays; n counts
+;; elements. Reductions accumulate in float64 (as tfjs-backend-cpu does); elementwise results round
+;; every product and sum to float32 exactly like the separate tfjs ops they replace (no FMA).
+;; Compiled into fused-binary.ts by `npm run build:fused`. Loops are written out (no helper calls
+;; inside them: V8 does not inline wasm calls, and a call per iteration costs 5×). The shuffle
+;; 8..15 0..7 moves the upper two float32 lanes down for f64x2.promote_low_f32x4.
+(module
+  (import "env" "memory" (memory 0))
+
+  (func $horizontal (param $a v128) (param $b v128) (result f64)
+    (local $s v128)
+    (local.set $s (f64x2.add (local.get $a) (local.get $b)))
+    (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64x2.extract_lane 1 (local.get $s))))
+
+  ;; Σ x[i]·y[i] (x = y gives Σ x²); 8 elements per iteration into four float64 pairs.
+  (func $dot (export "dot") (param $x i32) (param $y i32) (param $n i32) (result f64)
+    (local $end i32) (local $vx v128) (local $vy v128)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $sum f64)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $vx (v128.load (local.get $x)))
+        (local.set $vy (v128.load (local.get $y)))
+        (local.set $acc0 (f64x2.add (local.get $acc0)
+          (f64x2.mul (f64x2.promote_low_f32x4 (local.get $vx)) (f64x2.promote_low_f32x4 (local.get $vy)))))
+        (local.set $acc1 (f64x2.add (local.get $acc1)
+          (f64x2.mul
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vx) (local.get $vx)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vy) (local.get $vy))))))
+        (local.set $vx (v128.load offset=16 (local.get $x)))
+        (local.set $vy (v128.load offset=16 (local.get $y)))
+        (local.set $acc2 (f64x2.add (local.get $acc2)
+          (f64x2.mul (f64x2.promote_low_f32x4 (local.get $vx)) (f64x2.promote_low_f32x4 (local.get $vy)))))
+        (local.set $acc3 (f64x2.add (local.get $acc3)
+          (f64x2.mul
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vx) (local.get $vx)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vy) (local.get $vy))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 32)))
+        (local.set $y (i32.add (local.get $y) (i32.const 32)))
+        (br $next)))
+    (local.set $sum (call $horizontal (f64x2.add (local.get $acc0) (local.get $acc2)) (f64x2.add (local.get $acc1) (local.get $acc3))))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $sum (f64.add (local.get $sum)
+          (f64.mul (f64.promote_f32 (f32.load (local.get $x))) (f64.promote_f32 (f32.load (local.get $y))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $tail)))
+    (local.get $sum))
+
+  ;; Σ x[i]², Σ y[i]², Σ x[i]·y[i] in one pass.
+  (func (export "gram") (param $x i32) (param $y i32) (param $n i32) (result f64 f64 f64)
+    (local $end i32) (local $vx v128) (local $vy v128)
+    (local $xl v128) (local $xh v128) (local $yl v128) (local $yh v128)
+    (local $xx0 v128) (local $xx1 v128) (local $yy0 v128) (local $yy1 v128)
+    (local $xy0 v128) (local $xy1 v128)
+    (local $a f64) (local $b f64) (local $sxx f64) (local $syy f64) (local $sxy f64)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $vx (v128.load (local.get $x)))
+        (local.set $vy (v128.load (local.get $y)))
+        (local.set $xl (f64x2.promote_low_f32x4 (local.get $vx)))
+        (local.set $xh (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vx) (local.get $vx))))
+        (local.set $yl (f64x2.promote_low_f32x4 (local.get $vy)))
+        (local.set $yh (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vy) (local.get $vy))))
+        (local.set $xx0 (f64x2.add (local.get $xx0) (f64x2.mul (local.get $xl) (local.get $xl))))
+        (local.set $xx1 (f64x2.add (local.get $xx1) (f64x2.mul (local.get $xh) (local.get $xh))))
+        (local.set $yy0 (f64x2.add (local.get $yy0) (f64x2.mul (local.get $yl) (local.get $yl))))
+        (local.set $yy1 (f64x2.add (local.get $yy1) (f64x2.mul (local.get $yh) (local.get $yh))))
+        (local.set $xy0 (f64x2.add (local.get $xy0) (f64x2.mul (local.get $xl) (local.get $yl))))
+        (local.set $xy1 (f64x2.add (local.get $xy1) (f64x2.mul (local.get $xh) (local.get $yh))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $next)))
+    (local.set $sxx (call $horizontal (local.get $xx0) (local.get $xx1)))
+    (local.set $syy (call $horizontal (local.get $yy0) (local.get $yy1)))
+    (local.set $sxy (call $horizontal (local.get $xy0) (local.get $xy1)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $a (f64.promote_f32 (f32.load (local.get $x))))
+        (local.set $b (f64.promote_f32 (f32.load (local.get $y))))
+        (local.set $sxx (f64.add (local.get $sxx) (f64.mul (local.get $a) (local.get $a))))
+        (local.set $syy (f64.add (local.get $syy) (f64.mul (local.get $b) (local.get $b))))
+        (local.set $sxy (f64.add (local.get $sxy) (f64.mul (local.get $a) (local.get $b))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $tail)))
+    (local.get $sxx) (local.get $syy) (local.get $sxy))
+
+  ;; 1 when some element is NaN or ±Inf (all exponent bits set), else 0.
+  (func (export "anyNonFinite") (param $x i32) (param $n i32) (result i32)
+    (local $end i32) (local $mask v128) (local $seen v128) (local $found i32)
+    (local.set $mask (i32x4.splat (i32.const 0x7f800000)))
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $seen (v128.or (local.get $seen)
+          (i32x4.eq (v128.and (v128.load (local.get $x)) (local.get $mask)) (local.get $mask))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $next)))
+    (local.set $found (v128.any_true (local.get $seen)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $found (i32.or (local.get $found)
+          (i32.eq (i32.and (i32.load (local.get $x)) (i32.const 0x7f800000)) (i32.const 0x7f800000))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $tail)))
+    (local.get $found))
+
+  ;; out[i] = a·x[i] + b·y[i] in float32; a = 1 gives x + b·y with the same rounding as tf.add(x, tf.mul(y, b)).
+  (func (export "axpby") (param $a f32) (param $x i32) (param $b f32) (param $y i32) (param $out i32) (param $n i32)
+    (local $end i32) (local $va v128) (local $vb v128) (local $scaleX i32)
+    (local.set $scaleX (f32.ne (local.get $a) (f32.const 1)))
+    (local.set $va (f32x4.splat (local.get $a)))
+    (local.set $vb (f32x4.splat (local.get $b)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (if (local.get $scaleX)
+      (then
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+            (v128.store (local.get $out) (f32x4.add
+              (f32x4.mul (v128.load (local.get $x)) (local.get $va))
+              (f32x4.mul (v128.load (local.get $y)) (local.get $vb))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (br $next))))
+      (else
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+            (v128.store (local.get $out) (f32x4.add
+              (v128.load (local.get $x))
+              (f32x4.mul (v128.load (local.get $y)) (local.get $vb))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (br $next)))))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $out) (local.get $end)))
+        (f32.store (local.get $out) (f32.add
+          (select (f32.mul (f32.load (local.get $x)) (local.get $a)) (f32.load (local.get $x)) (local.get $scaleX))
+          (f32.mul (f32.load (local.get $y)) (local.get $b))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (br $tail))))
+)

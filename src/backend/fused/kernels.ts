@@ -1,0 +1,71 @@
+/**
+ * The wasm backend's kernels for the fused ops of src/math/fused-ops.ts: one SIMD pass each over
+ * the tensors on the wasm heap (fused.wat), where the composed ops take two to four.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { FUSED_KERNEL_NAMES } from '../../math/fused-ops.js';
+import { allocate, floatView } from '../wasm-kernels/heap.js';
+import { fusedKernelsFor, type FusedExports } from './instance.js';
+
+function exportsOf(backend: object): FusedExports {
+  const fused = fusedKernelsFor(backend);
+  if (fused === null) {
+    throw new Error(
+      'the fused SIMD kernels cannot run on this wasm backend (shared memory or no WebAssembly SIMD); ' +
+        'they should not have been registered — call registerWasmTrainingKernels() again after setting the backend.',
+    );
+  }
+  return fused;
+}
+
+/** Byte offset and length of a float32 tensor on the heap (take it after the last allocation). */
+function location(backend: object, info: TensorInfo): { at: number; n: number } {
+  const view = floatView(backend, info);
+  return { at: view.byteOffset, n: view.length };
+}
+
+const dot: KernelFunc = ({ inputs, backend }) => {
+  const out = allocate(backend, [], 'float32');
+  const a = location(backend, inputs['a'] as TensorInfo);
+  const b = location(backend, inputs['b'] as TensorInfo);
+  floatView(backend, out)[0] = exportsOf(backend).dot(a.at, b.at, a.n);
+  return out;
+};
+
+const gram: KernelFunc = ({ inputs, backend }) => {
+  const out = allocate(backend, [3], 'float32');
+  const a = location(backend, inputs['a'] as TensorInfo);
+  const b = location(backend, inputs['b'] as TensorInfo);
+  floatView(backend, out).set(exportsOf(backend).gram(a.at, b.at, a.n));
+  return out;
+};
+
+const finiteProbe: KernelFunc = ({ inputs, backend }) => {
+  const out = allocate(backend, [], 'float32');
+  const x = location(backend, inputs['x'] as TensorInfo);
+  floatView(backend, out)[0] = exportsOf(backend).anyNonFinite(x.at, x.n) === 0 ? 0 : NaN;
+  return out;
+};
+
+const axpby: KernelFunc = ({ inputs, backend }) => {
+  const xInfo = inputs['x'] as TensorInfo;
+  const out = allocate(backend, xInfo.shape, 'float32');
+  const a = floatView(backend, inputs['a'] as TensorInfo)[0] as number;
+  const b = floatView(backend, inputs['b'] as TensorInfo)[0] as number;
+  const x = location(backend, xInfo);
+  const y = location(backend, inputs['y'] as TensorInfo);
+  const target = location(backend, out);
+  exportsOf(backend).axpby(a, x.at, b, y.at, target.at, x.n);
+  return out;
+};
+
+/** The kernel configs, or none when the fused module cannot run on `backend`. */
+export function fusedWasmKernels(backend: object): KernelConfig[] {
+  if (fusedKernelsFor(backend) === null) return [];
+  return [
+    { kernelName: FUSED_KERNEL_NAMES.dot, backendName: 'wasm', kernelFunc: dot },
+    { kernelName: FUSED_KERNEL_NAMES.gram, backendName: 'wasm', kernelFunc: gram },
+    { kernelName: FUSED_KERNEL_NAMES.finiteProbe, backendName: 'wasm', kernelFunc: finiteProbe },
+    { kernelName: FUSED_KERNEL_NAMES.axpby, backendName: 'wasm', kernelFunc: axpby },
+  ];
+}

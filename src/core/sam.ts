@@ -83,7 +83,7 @@ export interface StepContext {
   /** Number of steps applied before this one. */
   iteration: number;
   rho: number;
-  /** The variables being trained this step (those with a first-pass gradient), in order. */
+  /** The variables the base trains this step, in order (those given a first-pass gradient). */
   variables: tf.Variable[];
   /** ∇L(w); present only when the variant sets `keepsFirstGradients`. */
   firstGradients: tf.Tensor[] | null;
@@ -118,6 +118,8 @@ interface StepInProgress {
   rho: number;
   iteration: number;
   variables: tf.Variable[];
+  /** The variables the second pass's gradients train (a superset of `variables`, ESAM). */
+  trained: tf.Variable[];
   originals: tf.Tensor[];
   perturbedDataIds: unknown[];
   recorder: NonTrainableRecorder;
@@ -255,6 +257,15 @@ export class SAM extends tf.Optimizer {
     return out;
   }
 
+  /**
+   * The variables whose gradients the first pass of `step` computes, and which are perturbed
+   * (ESAM: a random subset, so the first backward pass skips the others' weight gradients). The
+   * second pass still trains all of `variables`. Only methods with SAM's own update may narrow it.
+   */
+  protected firstPassVariables(variables: tf.Variable[]): tf.Variable[] {
+    return variables;
+  }
+
   /** Whether this step takes the perturbed pass (LookSAM reuses an old direction in between). */
   protected usesPerturbedPass(_iteration: number): boolean {
     return true;
@@ -331,11 +342,12 @@ export class SAM extends tf.Optimizer {
   step(lossFn: () => tf.Scalar, varList?: tf.Variable[]): tf.Scalar {
     this.releasePendingKept();
     const variables = varList ?? trainableVariables();
+    const firstVariables = this.keepsPlainUpdate ? this.firstPassVariables(variables) : variables;
     const firstPassGuard = this.nonFinite === 'skip' ? new NonTrainableRecorder() : null;
     firstPassGuard?.start();
     let firstPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
-      firstPass = tf.variableGrads(lossFn, variables);
+      firstPass = tf.variableGrads(lossFn, firstVariables);
     } finally {
       firstPassGuard?.stop();
     }
@@ -347,6 +359,8 @@ export class SAM extends tf.Optimizer {
         loss,
         lossFn,
         revertFirstPass,
+        true,
+        firstVariables === variables ? null : variables,
       );
       if (needsSecondPass) {
         let secondPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
@@ -380,6 +394,11 @@ export class SAM extends tf.Optimizer {
 
   /** Whether `stepMSharpness` can run: the variant does not change SAM's update. */
   get supportsMSharpness(): boolean {
+    return this.keepsPlainUpdate;
+  }
+
+  /** The base receives the perturbed gradients as they are (no variant update or state). */
+  private get keepsPlainUpdate(): boolean {
     const proto = Object.getPrototypeOf(this) as SAM;
     return !(
       proto.update !== SAM.prototype.update ||
@@ -499,6 +518,17 @@ export class SAM extends tf.Optimizer {
    * `secondStep` is then a no-op.
    */
   firstStep(gradients: tf.NamedTensorMap | NamedTensor[]): boolean {
+    return this.firstStepTraining(gradients, null);
+  }
+
+  /**
+   * `firstStep` for a first pass that computed the gradients of a subset of the variables the
+   * second pass trains (`trained`; null: the same variables). For variants' own loops (ESAM).
+   */
+  protected firstStepTraining(
+    gradients: tf.NamedTensorMap | NamedTensor[],
+    trained: tf.Variable[] | null,
+  ): boolean {
     this.releasePendingKept();
     if (this.inProgress !== null && !this.inProgress.complete) {
       throw new Error(
@@ -513,7 +543,7 @@ export class SAM extends tf.Optimizer {
     }
     this.inProgress = null;
     const list = gradientList(gradients, `${this.owner}.firstStep`);
-    const needsSecondPass = this.beginStep(list, null, null, () => undefined, false);
+    const needsSecondPass = this.beginStep(list, null, null, () => undefined, false, trained);
     if (!needsSecondPass) this.inProgress = completedStep();
     return needsSecondPass;
   }
@@ -566,6 +596,7 @@ export class SAM extends tf.Optimizer {
     lossFn: (() => tf.Scalar) | null,
     revertFirstPass: () => void,
     ownsGradients = true,
+    trained: tf.Variable[] | null = null,
   ): boolean {
     const grads = gradients.map((g) => g.gradient);
     const release = () => {
@@ -581,6 +612,14 @@ export class SAM extends tf.Optimizer {
     }
     const iteration = this.iterations;
     const rho = this.currentRho();
+    const narrowed = trained !== null;
+    if (narrowed && (rho === 0 || !this.usesPerturbedPass(iteration))) {
+      release();
+      throw new Error(
+        `${this.owner}: the first pass computed gradients for ${variables.length} of ${trained.length} variables, but this step (rho ${rho}) has no second pass to train the others. ` +
+          'Narrow the first pass only on steps with a perturbation.',
+      );
+    }
     if (rho === 0 || !this.usesPerturbedPass(iteration)) {
       const update = rho === 0 ? grads : this.unperturbedUpdate(iteration, variables, grads);
       this.applyToBase(variables, update);
@@ -595,6 +634,7 @@ export class SAM extends tf.Optimizer {
       rho,
       iteration,
       variables,
+      trained: narrowed ? (trained as tf.Variable[]) : variables,
       originals,
       perturbedDataIds: [],
       recorder,
@@ -680,7 +720,10 @@ export class SAM extends tf.Optimizer {
       : null;
     this.abortStep();
     const byName = new Map(gradients.map((g) => [g.variable.name, g.gradient]));
-    const perturbedGradients = state.variables.map((v) => byName.get(v.name) ?? null);
+    // A variable the first pass skipped and the loss does not reach has no gradient to apply.
+    const perturbed = new Set(state.variables);
+    const trained = state.trained.filter((v) => perturbed.has(v) || byName.has(v.name));
+    const perturbedGradients = trained.map((v) => byName.get(v.name) ?? null);
     const release = () => tf.dispose([...(state.firstGradients ?? []), ...(perturbation ?? [])]);
     if (changed.length > 0) {
       release();
@@ -691,7 +734,7 @@ export class SAM extends tf.Optimizer {
           'Do not assign to or update the trainable variables between the two calls.',
       );
     }
-    const missing = state.variables.filter((_, i) => perturbedGradients[i] === null);
+    const missing = trained.filter((_, i) => perturbedGradients[i] === null);
     const problem =
       missing.length > 0
         ? `no gradient for '${missing[0]?.name}' at the perturbed weights`
@@ -709,7 +752,7 @@ export class SAM extends tf.Optimizer {
     const context: StepContext = {
       iteration: state.iteration,
       rho: state.rho,
-      variables: state.variables,
+      variables: trained,
       firstGradients: state.firstGradients,
       perturbation,
       perturbedGradients: perturbedGradients as tf.Tensor[],
@@ -717,7 +760,7 @@ export class SAM extends tf.Optimizer {
     };
     try {
       const update = this.update(context);
-      this.applyToBase(state.variables, update);
+      this.applyToBase(trained, update);
       disposeUnlessIn(update, [
         ...context.perturbedGradients,
         ...(context.firstGradients ?? []),
@@ -926,6 +969,7 @@ function completedStep(): StepInProgress {
     rho: 0,
     iteration: 0,
     variables: [],
+    trained: [],
     originals: [],
     perturbedDataIds: [],
     recorder: new NonTrainableRecorder(),

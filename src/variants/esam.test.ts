@@ -51,6 +51,48 @@ for (const backend of TEST_BACKENDS) {
     p.dispose();
   });
 
+  test(`${backend}: ESAM's first pass differentiates only the kept variables; the base trains all`, async () => {
+    await useBackend(backend);
+    const beta = 0.5;
+    let seed = 0;
+    const drawsOneOfTwo = (s: number) =>
+      new Set(esam(tf.train.sgd(0.1), { beta, gamma: 1, seed: s }).perturbedAt(0, 2)).size === 2;
+    while (!drawsOneOfTwo(seed)) seed++;
+    const engine = tf.engine() as unknown as { gradients: (...args: unknown[]) => unknown };
+    const original = engine.gradients;
+    const differentiated: number[] = [];
+    engine.gradients = function (this: unknown, ...args: unknown[]) {
+      differentiated.push((args[1] as unknown[]).length);
+      return original.apply(this, args);
+    };
+    try {
+      const p = twoVariables();
+      const before = [Array.from(p.u.dataSync()), Array.from(p.v.dataSync())];
+      const optimizer = esam(tf.train.sgd(0.1), { rho: 0.05, beta, gamma: 1, seed });
+      tf.dispose(optimizer.step(p.loss, [p.u, p.v]));
+      assert.deepEqual(differentiated, [1, 2], 'variables differentiated by the two passes');
+      assert.notDeepEqual(Array.from(p.u.dataSync()), before[0], 'u was trained');
+      assert.notDeepEqual(Array.from(p.v.dataSync()), before[1], 'v was trained');
+      optimizer.dispose();
+      p.dispose();
+
+      differentiated.length = 0;
+      const r = regression();
+      const bias = tf.variable(tf.scalar(0.1), true, `esam_bias_${counter++}`);
+      const withBias = (indices: tf.Tensor1D | null) =>
+        tf.tidy(() => tf.add(r.perExample(indices), tf.square(bias)) as tf.Tensor1D);
+      const selecting = esam(tf.train.sgd(0.1), { rho: 0.05, beta, gamma: 0.5, seed });
+      tf.dispose(selecting.stepWithDataSelection(withBias, [r.w, bias]));
+      assert.deepEqual(differentiated, [1, 2], 'with data selection');
+      assert.ok(Math.abs((bias.dataSync()[0] as number) - 0.1) > 1e-4, 'the bias was trained');
+      selecting.dispose();
+      bias.dispose();
+      r.dispose();
+    } finally {
+      engine.gradients = original;
+    }
+  });
+
   test(`${backend}: ESAM data selection takes the second gradient on the ⌊γn⌋ sharpest examples`, async () => {
     await useBackend(backend);
     const p = regression();

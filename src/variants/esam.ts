@@ -3,7 +3,9 @@
  * Neural Networks"):
  * - Stochastic Weight Perturbation (§3.1): each step perturbs a random subset of the variables,
  *   each kept with probability β, by ε = ρ·g/(‖g‖ + 1e-7)/β, the norm taken over the kept ones
- *   (the official code, dydjw9/Efficient_SAM, draws the subset per parameter tensor).
+ *   (the official code, dydjw9/Efficient_SAM, draws the subset per parameter tensor). As there,
+ *   the first pass computes the gradients of the kept variables only — that is where SWP saves
+ *   time — and the second pass those of all variables, which the base applies.
  * - Sharpness-Sensitive Data Selection (§3.2): the second pass uses only the ⌊γ·n⌋ examples whose
  *   loss rose most under the perturbation. It needs per-example losses, which `model.fit` cannot
  *   give an optimizer: use `stepWithDataSelection` (γ = 1 under `fit` is SWP alone).
@@ -11,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
+import type { NamedTensor } from '../core/types.js';
 import { checkNumber } from '../core/validate.js';
 import { createRandom, deriveSeed } from '../data/random.js';
 
@@ -35,6 +38,8 @@ export class ESAM extends SAM {
   readonly gamma: number;
   readonly seed: number;
   private mask: { iteration: number; kept: boolean[] } | null = null;
+  /** The iteration whose first pass was narrowed to the kept variables. */
+  private narrowedAt: number | null = null;
 
   constructor(base: tf.Optimizer, options: EsamOptions = {}) {
     const { beta, gamma, seed, ...samOptions } = options;
@@ -56,8 +61,17 @@ export class ESAM extends SAM {
     return kept;
   }
 
+  protected override firstPassVariables(variables: tf.Variable[]): tf.Variable[] {
+    this.narrowedAt = null;
+    if (this.currentRho() === 0) return variables;
+    const kept = this.perturbedAt(this.iterations, variables.length);
+    this.narrowedAt = this.iterations;
+    return variables.filter((_, i) => kept[i]);
+  }
+
   protected override perturbedMask(variables: readonly tf.Variable[]): boolean[] {
     const iteration = this.iterations;
+    if (this.narrowedAt === iteration) return variables.map(() => true);
     if (this.mask === null || this.mask.iteration !== iteration) {
       this.mask = { iteration, kept: this.perturbedAt(iteration, variables.length) };
     }
@@ -86,11 +100,18 @@ export class ESAM extends SAM {
     return super.step(lossFn, varList);
   }
 
+  /** The two-call API: `gradients` are those of every variable; the kept subset is perturbed. */
+  override firstStep(gradients: tf.NamedTensorMap | NamedTensor[]): boolean {
+    this.narrowedAt = null;
+    return super.firstStep(gradients);
+  }
+
   override stepMSharpness(
     partLossFns: ReadonlyArray<() => tf.Scalar>,
     varList?: tf.Variable[],
   ): tf.Scalar {
     this.refuseWithoutPerExampleLoss('stepMSharpness');
+    this.narrowedAt = null;
     return super.stepMSharpness(partLossFns, varList);
   }
 
@@ -103,15 +124,19 @@ export class ESAM extends SAM {
     const variables =
       varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
     let before: tf.Tensor1D | null = null;
+    const firstVariables = this.firstPassVariables(variables);
     const first = tf.variableGrads(() => {
       const losses = perExampleLoss(null);
       before = tf.keep(tf.clone(losses));
       return tf.mean(losses) as tf.Scalar;
-    }, variables);
+    }, firstVariables);
     const lossBefore = before as unknown as tf.Tensor1D;
     let needsSecondPass: boolean;
     try {
-      needsSecondPass = this.firstStep(first.grads);
+      needsSecondPass = this.firstStepTraining(
+        first.grads,
+        firstVariables === variables ? null : variables,
+      );
     } catch (error) {
       tf.dispose([lossBefore, first.value]);
       throw error;

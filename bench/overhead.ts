@@ -1,15 +1,20 @@
 /**
  * npm run bench:overhead [-- --model mlp|cnn --methods "sam,asam,gsam,..." --backend wasm|cpu
- *                           --steps 20 --out bench/results/overhead-<model>.json]
+ *                           --steps 20 --repeats 3 --out bench/results/overhead-<model>.json]
  *
  * Cost of every sharpness-aware method over its base optimizer (SGD momentum 0.9) with
  * `model.trainOnBatch` (the path `fit` takes): ms per step and the ratio to the base,
  * forward and backward passes per step counted by instrumentation (not assumed), and the peak
  * memory a step allocates beyond the base run's peak, in copies of the parameters.
- * Each method runs in a fresh process. The machine is shared, so the base and the method are
- * timed in alternating rounds (one cycle of the method each: k steps for LookSAM, one step
- * otherwise) and the ratio is the median of the rounds' ratios: a load that comes and goes hits
- * both sides alike. The peak is that of a step at the start of a cycle (LookSAM's full step).
+ * Each method runs in `repeats` fresh processes. The machine is shared, so the base and the
+ * method are timed in alternating rounds (one cycle of the method each: k steps for LookSAM, one
+ * step otherwise); a process's ratio is the median of its rounds' ratios (a load that comes and
+ * goes hits both sides alike) and the method's ratio the median over its processes, printed with
+ * their range. The peak is that of a step at the start of a cycle (LookSAM's full step).
+ * ESAM with data selection (gamma < 1) cannot run under trainOnBatch: it is timed in a custom
+ * loop (`stepWithDataSelection` with per-example cross-entropy) against the base's `minimize` on
+ * the same loss, and its limit is 1 + φ + γ passes of a step, φ the measured share of the forward
+ * pass in a base step (SDS adds a forward-only pass over the batch and trains on γ of it).
  * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
  * 28×28×1 at batch 128.
  */
@@ -26,15 +31,19 @@ import {
   passesPerStep,
   type OptimizerSpec,
 } from '../src/toolkit/optimizer-spec.js';
-import { formatTable, machineInfo, median, printHeader, writeJson } from './report.js';
+import type { PerExampleLoss } from '../src/variants/esam.js';
+import { ESAM } from '../src/variants/esam.js';
+import { formatTable, integerFlag, machineInfo, median, printHeader, writeJson } from './report.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'mlp' },
     methods: {
       type: 'string',
-      default: 'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam,esam,msam,xsam(alphaEvery=235)',
+      default:
+        'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam,esam,esam(gamma=0.5),msam,xsam(alphaEvery=235)',
     },
+    repeats: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '20' },
     out: { type: 'string' },
@@ -42,9 +51,8 @@ const { values } = parseArgs({
     child: { type: 'boolean', default: false },
   },
 });
-const steps = Number(values.steps);
-if (!Number.isInteger(steps) || steps < 1)
-  throw new Error(`--steps is '${values.steps}'; expected an integer >= 1.`);
+const steps = integerFlag('--steps', values.steps as string, 1);
+const repeats = integerFlag('--repeats', values.repeats as string, 1);
 const SHAPES: Record<
   string,
   { batch: number; inputShape: [number, number, number]; model: string }
@@ -61,7 +69,7 @@ const backend = await startBackend(values.backend as string, () => undefined);
 const machine = machineInfo();
 if (!values.child) {
   printHeader(
-    `Sharpness-aware overhead: ${values.model} at batch ${shape.batch}, ${steps} timed steps after 2 warm-up steps, ${backend} backend, base SGD momentum 0.9; each method in a fresh process`,
+    `Sharpness-aware overhead: ${values.model} at batch ${shape.batch}, ${steps} timed steps after 2 warm-up steps, ${backend} backend, base SGD momentum 0.9; each method in ${repeats} fresh processes`,
     machine,
   );
 }
@@ -76,12 +84,16 @@ const y = tf.tidy(() =>
 const common = { learningRate: 0.01, momentum: 0.9, weightDecay: 0, base: 'momentum' };
 
 interface Counters {
+  /** Forward passes, in batches (a pass over half the batch counts 0.5). */
   forward: number;
+  /** Backward passes, in batches of the forward pass they differentiate. */
   backward: number;
+  /** The batch fraction of the latest forward pass. */
+  lastFraction: number;
 }
 
-/** Counts loss-closure calls (forward passes) and engine.gradients calls (backward passes). */
-function instrument(optimizer: tf.Optimizer, counters: Counters): void {
+/** Counts the optimizer's loss-closure calls (forward passes over the whole batch). */
+function countForwardPasses(optimizer: tf.Optimizer, counters: Counters): void {
   const minimize = optimizer.minimize.bind(optimizer);
   optimizer.minimize = (f, returnCost, varList) =>
     minimize(
@@ -92,53 +104,106 @@ function instrument(optimizer: tf.Optimizer, counters: Counters): void {
       returnCost,
       varList,
     );
+}
+
+/** Counts engine.gradients calls (backward passes) into `activeCounters`; installed once. */
+function countBackwardPasses(): void {
   const engine = tf.engine() as unknown as { gradients: (...args: unknown[]) => unknown };
   if (!('countingGradients' in engine)) {
     const gradients = engine.gradients.bind(engine);
     Object.assign(engine, {
       countingGradients: true,
       gradients: (...args: unknown[]) => {
-        activeCounters.backward += 1;
-        return gradients(...args);
+        activeCounters.lastFraction = 1;
+        const result = gradients(...args);
+        activeCounters.backward += activeCounters.lastFraction;
+        return result;
       },
     });
   }
 }
-let activeCounters: Counters = { forward: 0, backward: 0 };
+let activeCounters: Counters = { forward: 0, backward: 0, lastFraction: 1 };
 
 interface Trainee {
   model: tfl.LayersModel;
   optimizer: tf.Optimizer;
   counters: Counters;
+  /** One training step: trainOnBatch, or a custom loop's step. */
+  step: () => Promise<void>;
 }
 
-function trainee(makeOptimizer: () => tf.Optimizer): Trainee {
+/** Per-example cross-entropy of the model in training mode (all examples, or those at `indices`). */
+function perExampleLoss(model: tfl.LayersModel, counters: Counters): PerExampleLoss {
+  return (indices) =>
+    tf.tidy(() => {
+      const inputs = indices === null ? x : tf.gather(x, indices);
+      const targets = indices === null ? y : tf.gather(y, indices);
+      counters.lastFraction = inputs.shape[0] / shape!.batch;
+      counters.forward += counters.lastFraction;
+      const probabilities = model.apply(inputs, { training: true }) as tf.Tensor;
+      return tf.neg(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(probabilities, 1e-7, 1))), -1));
+    }) as tf.Tensor1D;
+}
+
+/** `custom`: the step runs in a custom loop on the per-example loss (ESAM's data selection). */
+function trainee(makeOptimizer: () => tf.Optimizer, custom = false): Trainee {
   const model: tfl.LayersModel = buildModel(shape!.model as never, {
     inputShape: shape!.inputShape,
     classes: 10,
     seed: 1,
   });
   const optimizer = makeOptimizer();
-  const counters: Counters = { forward: 0, backward: 0 };
-  instrument(optimizer, counters);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-  return { model, optimizer, counters };
+  const counters: Counters = { forward: 0, backward: 0, lastFraction: 1 };
+  countBackwardPasses();
+  if (!custom) {
+    countForwardPasses(optimizer, counters);
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    return {
+      model,
+      optimizer,
+      counters,
+      step: async () => {
+        await model.trainOnBatch(x, y);
+      },
+    };
+  }
+  const loss = perExampleLoss(model, counters);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = Object.prototype.isPrototypeOf.call(ESAM.prototype, optimizer)
+    ? () => tf.dispose((optimizer as ESAM).stepWithDataSelection(loss, variables))
+    : () => optimizer.minimize(() => tf.mean(loss(null)) as tf.Scalar, false, variables);
+  return { model, optimizer, counters, step: async () => step() };
 }
 
 /** Wall time of `count` steps of `t`, its passes counted in its own counters. */
 async function timeSteps(t: Trainee, count: number): Promise<number> {
   activeCounters = t.counters;
   const start = performance.now();
-  for (let i = 0; i < count; i++) await t.model.trainOnBatch(x, y);
+  for (let i = 0; i < count; i++) await t.step();
   return performance.now() - start;
 }
 
 async function peakBytes(t: Trainee): Promise<number> {
   activeCounters = t.counters;
   const profile = await tf.profile(async () => {
-    await t.model.trainOnBatch(x, y);
+    await t.step();
   });
   return profile.peakBytes;
+}
+
+/** The share of a base step spent in its forward pass (training mode, no gradient). */
+async function forwardShare(t: Trainee, count: number): Promise<number> {
+  const loss = perExampleLoss(t.model, { forward: 0, backward: 0, lastFraction: 1 });
+  const forward = () => tf.dispose(loss(null));
+  for (let i = 0; i < 2; i++) forward();
+  const ratios: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    forward();
+    const forwardMs = performance.now() - start;
+    ratios.push(forwardMs / (await timeSteps(t, 1)));
+  }
+  return median(ratios);
 }
 
 function release(t: Trainee): void {
@@ -162,8 +227,9 @@ interface Measured {
 
 /** `rounds` alternating blocks of one cycle each for the base and the method. */
 async function measure(spec: OptimizerSpec, rounds: number): Promise<Measured> {
-  const base = trainee(() => buildOptimizer(BASE_SPEC, common));
-  const method = trainee(() => buildOptimizer(spec, common));
+  const custom = usesDataSelection(spec);
+  const base = trainee(() => buildOptimizer(BASE_SPEC, common), custom);
+  const method = trainee(() => buildOptimizer(spec, common), custom);
   let released = false;
   try {
     const cycle = cycleOf(spec);
@@ -199,11 +265,20 @@ async function measure(spec: OptimizerSpec, rounds: number): Promise<Measured> {
 }
 
 const BASE_SPEC: OptimizerSpec = { label: 'momentum', name: 'momentum', options: {} };
+
+/** ESAM with gamma < 1: timed in the custom loop (see the header). */
+function usesDataSelection(spec: OptimizerSpec): boolean {
+  return spec.name === 'esam' && Number(spec.options['gamma'] ?? 1) < 1;
+}
 const specs = parseOptimizerList(values.methods as string);
 
 interface Row {
   method: string;
+  /** How the steps ran: trainOnBatch (as under fit) or a custom loop. */
+  loop: 'trainOnBatch' | 'custom';
   limit: number;
+  /** The lowest and highest ratio of the method's processes. */
+  ratioRange: [number, number];
   msPerStep: number;
   baseMsPerStep: number;
   ratio: number;
@@ -219,11 +294,23 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
   await timeSteps(reference, 2);
   const baseMs = (await timeSteps(reference, steps)) / steps;
   const basePeak = await peakBytes(reference);
+  const custom = usesDataSelection(spec);
+  const phi = custom ? await forwardShare(reference, steps) : 0;
   const parameterBytes = reference.model.countParams() * 4;
   release(reference);
+  // The method's peak is compared with that of its base in the same loop.
+  let loopBasePeak = basePeak;
+  if (custom) {
+    const customBase = trainee(() => buildOptimizer(BASE_SPEC, common), true);
+    await timeSteps(customBase, 1);
+    loopBasePeak = await peakBytes(customBase);
+    release(customBase);
+  }
   const base: Row = {
     method: 'momentum (base)',
+    loop: 'trainOnBatch',
     limit: 1,
+    ratioRange: [1, 1],
     msPerStep: baseMs,
     baseMsPerStep: baseMs,
     ratio: 1,
@@ -237,9 +324,11 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
     base,
     row: {
       method: spec.label,
-      limit: passesPerStep(spec),
+      loop: custom ? 'custom' : 'trainOnBatch',
+      limit: custom ? 1 + phi + Number(spec.options['gamma']) : passesPerStep(spec),
+      ratioRange: [measured.ratio, measured.ratio],
       ...measured,
-      extraCopies: (measured.peakBytes - basePeak) / parameterBytes,
+      extraCopies: (measured.peakBytes - loopBasePeak) / parameterBytes,
     },
   };
 }
@@ -251,10 +340,9 @@ if (values.child) {
 }
 
 // A long-lived process that has built and freed many models steps measurably slower (the wasm
-// heap only grows): each method is measured in a fresh process, against a base in that process.
-const bases: Row[] = [];
-const rows: Row[] = [];
-for (const spec of specs) {
+// heap only grows): each measurement runs in a fresh process, against a base in that process.
+// The repeats go round the methods, so a spell of load on the shared machine spreads over them.
+function measureInChild(spec: OptimizerSpec): { base: Row; row: Row } | null {
   const child = spawnSync(
     process.execPath,
     [
@@ -268,12 +356,36 @@ for (const spec of specs) {
   const line = child.stdout.split('\n').find((l) => l.startsWith('CHILD '));
   if (child.status !== 0 || line === undefined) {
     console.log(`${spec.label}: not measured — ${child.stderr.trim().split('\n').at(-1) ?? ''}`);
-    continue;
+    return null;
   }
-  const { base, row } = JSON.parse(line.slice('CHILD '.length)) as { base: Row; row: Row };
-  bases.push(base);
-  rows.push(row);
+  return JSON.parse(line.slice('CHILD '.length)) as { base: Row; row: Row };
 }
+
+/** One row from a method's processes: medians of the timings, the range of the ratios. */
+function combine(measurements: readonly Row[]): Row {
+  const ratios = measurements.map((m) => m.ratio);
+  const middle = (pick: (m: Row) => number) => median(measurements.map(pick));
+  return {
+    ...(measurements[0] as Row),
+    msPerStep: middle((m) => m.msPerStep),
+    baseMsPerStep: middle((m) => m.baseMsPerStep),
+    ratio: median(ratios),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    limit: middle((m) => m.limit),
+  };
+}
+
+const bases: Row[] = [];
+const measured = new Map<string, Row[]>(specs.map((spec) => [spec.label, []]));
+for (let repeat = 0; repeat < repeats; repeat++) {
+  for (const spec of specs) {
+    const result = measureInChild(spec);
+    if (result === null) continue;
+    bases.push(result.base);
+    measured.get(spec.label)?.push(result.row);
+  }
+}
+const rows = [...measured.values()].filter((m) => m.length > 0).map(combine);
 const baseRow: Row = {
   ...(bases[0] as Row),
   msPerStep: median(bases.map((b) => b.msPerStep)),
@@ -285,9 +397,11 @@ console.log(
   formatTable(
     results.map((r) => ({
       method: r.method,
+      loop: r.loop,
       'ms/step': r.msPerStep.toFixed(1),
       'base ms/step (same rounds)': r.baseMsPerStep.toFixed(1),
       'ratio to base': r.ratio.toFixed(3),
+      [`range (${repeats} processes)`]: `${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}`,
       'limit (passes)': r.limit.toFixed(2),
       'within 5% of limit': r.ratio <= r.limit * 1.05 ? 'yes' : 'no',
       'fwd/step': r.forwardPerStep.toFixed(2),
@@ -303,6 +417,7 @@ writeJson(values.out ?? `bench/results/overhead-${values.model}.json`, {
   model: values.model,
   batch: shape.batch,
   steps,
+  repeats,
   results,
 });
 tf.dispose([x, y]);

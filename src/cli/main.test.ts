@@ -106,6 +106,10 @@ test('compare refuses --m-sharpness for a method that changes the update, before
       ]),
       /--m-sharpness 2: gsam changes the SAM update itself.*drop gsam or --m-sharpness/,
     );
+    await assert.rejects(
+      runCli(['compare', '--optimizers', 'sgd,esam', '--m-sharpness', '2', '--out', out]),
+      /--m-sharpness 2: esam selects the sharpest 0\.5 of each batch.*Use esam\(gamma=1\)/,
+    );
     assert.equal(existsSync(join(out, 'runs')), false, 'nothing was trained');
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -180,7 +180,7 @@ function addCommonOptions(command: Command): Command {
     .option('--label-smoothing <eps>', 'label smoothing', numberIn('--label-smoothing', 0, 0.99), 0)
     .option(
       '--m-sharpness <m>',
-      'm-sharpness: one perturbation per part of each batch, m parts (sam, asam, samon, esam)',
+      'm-sharpness: one perturbation per part of each batch, m parts (sam, asam, samon, esam(gamma=1))',
       numberIn('--m-sharpness', 1, Infinity, true),
       1,
     )
@@ -384,6 +384,7 @@ function checkOptimizers(specs: readonly OptimizerSpec[], flags: CommonFlags): v
   for (const spec of specs) {
     const optimizer = buildOptimizer(spec, hyperparameters(flags)) as Partial<SAM> & tf.Optimizer;
     const supported = optimizer.supportsMSharpness === true;
+    const selectedFraction = spec.name === 'esam' ? (optimizer as { gamma?: number }).gamma : 1;
     let dataParallelProblem: string | null = null;
     if (flags.workers > 1) {
       try {
@@ -401,9 +402,14 @@ function checkOptimizers(specs: readonly OptimizerSpec[], flags: CommonFlags): v
         `--workers ${flags.workers} with --m-sharpness ${flags.mSharpness}: data-parallel SAM already takes one perturbation per thread's slice (m = ${flags.workers}); drop --m-sharpness.`,
       );
     }
+    if (flags.mSharpness > 1 && selectedFraction !== undefined && selectedFraction < 1) {
+      throw new Error(
+        `--m-sharpness ${flags.mSharpness}: ${spec.label} selects the sharpest ${selectedFraction} of each batch for its second pass, and one selection over m parts is not defined. Use esam(gamma=1) (weight perturbation only) or drop --m-sharpness.`,
+      );
+    }
     if (flags.mSharpness > 1 && !isPlainOptimizer(spec.name) && !supported) {
       throw new Error(
-        `--m-sharpness ${flags.mSharpness}: ${spec.label} changes the SAM update itself, so per-part perturbations cannot be averaged into it. m-sharpness works with sam, asam, samon and esam; drop ${spec.label} or --m-sharpness.`,
+        `--m-sharpness ${flags.mSharpness}: ${spec.label} changes the SAM update itself, so per-part perturbations cannot be averaged into it. m-sharpness works with sam, asam, samon and esam(gamma=1); drop ${spec.label} or --m-sharpness.`,
       );
     }
   }

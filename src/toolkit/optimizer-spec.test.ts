@@ -100,7 +100,7 @@ test('WeightDecay adds λ·w to the gradient, like PyTorch SGD(weight_decay)', a
   w.dispose();
 });
 
-test('msam, xsam and esam specs: MSAM takes the weight decay itself, ESAM trains under fit', async () => {
+test('msam, xsam and esam specs: MSAM takes the weight decay itself, ESAM keeps its data selection', async () => {
   await useBackend('cpu');
   const m = buildOptimizer(parseOptimizerSpec('msam(rho=0.2)'), {
     ...common,
@@ -111,8 +111,10 @@ test('msam, xsam and esam specs: MSAM takes the weight decay itself, ESAM trains
   assert.equal(m.weightDecay, 5e-4);
   assert.equal(m.base.getClassName(), 'Momentum', 'no second, coupled decay in the base');
   const e = buildOptimizer(parseOptimizerSpec('esam(beta=0.5)'), common) as ESAM;
-  assert.equal(e.gamma, 1);
+  assert.equal(e.gamma, 0.5, "ESAM's own default: the trainer runs its data selection");
   assert.equal(e.beta, 0.5);
+  assert.equal(passesPerStep(parseOptimizerSpec('esam')), 1 + 0.5 + 1 / 3);
+  assert.equal(passesPerStep(parseOptimizerSpec('esam(gamma=1)')), 2);
   assert.equal(passesPerStep(parseOptimizerSpec('msam')), 1);
   assert.equal(passesPerStep(parseOptimizerSpec('xsam(dynamic=false,ascentSteps=2)')), 3);
   for (const o of [m, e]) o.dispose();

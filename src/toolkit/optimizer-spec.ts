@@ -64,10 +64,14 @@ const FAMILY: Record<string, FamilyMember> = {
   looksam: { factory: looksam as FamilyFactory, passes: (o) => 1 + 1 / Number(o['k'] ?? 5) },
   fsam: { factory: fsam as FamilyFactory, passes: () => 2 },
   samon: { factory: samOn as FamilyFactory, passes: () => 2 },
-  // Under fit (the CLI trainer) ESAM can only perturb a random subset of the weights (γ = 1).
+  // The trainer runs ESAM's data selection (γ < 1) in its own step; γ = 1 trains under fit.
+  // Data selection adds a forward-only pass, about a third of a step.
   esam: {
-    factory: (b, o) => esam(b, { gamma: 1, ...o }),
-    passes: (o) => 1 + Number(o['gamma'] ?? 1),
+    factory: esam as FamilyFactory,
+    passes: (o) => {
+      const gamma = Number(o['gamma'] ?? 0.5);
+      return 1 + gamma + (gamma < 1 ? 1 / 3 : 0);
+    },
   },
   msam: {
     factory: msam as FamilyFactory,

@@ -9,6 +9,8 @@ import { useBackend } from '../testing/backends.js';
 import { loadBundledFashionMnist } from '../data/bundled.js';
 import { subsetDataset } from '../data/dataset.js';
 import { sam } from '../core/sam.js';
+import { batches } from '../data/batches.js';
+import { esam } from '../variants/esam.js';
 import { cosineSchedule } from '../schedules/learning-rate.js';
 import { train, type TrainerOptions } from './trainer.js';
 
@@ -140,5 +142,67 @@ test('m-sharpness in the trainer: m parts train and change the step; plain optim
   for (const r of [whole, split]) {
     (r.model.optimizer as tf.Optimizer).dispose();
     r.model.dispose();
+  }
+});
+
+test("ESAM's data selection in the trainer: the steps of a hand-written stepWithDataSelection loop, bit for bit", async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+  );
+  const makeOptimizer = () => esam(tf.train.momentum(0.05, 0.9), { rho: 0.1, seed: 5 });
+  const trained = await train({
+    data: { train: trainSet, validation: null, test: null },
+    buildModel: smallModel,
+    buildOptimizer: makeOptimizer,
+    epochs: 2,
+    batchSize: 32,
+    seed: 3,
+  });
+  assert.equal(trained.steps, 6);
+  const record = trained.history[1];
+  assert.ok(record !== undefined && Number.isFinite(record.trainLoss) && record.trainAccuracy > 0);
+
+  const model = smallModel();
+  const optimizer = makeOptimizer();
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let afterFirstEpoch = 0;
+  for (let epoch = 0; epoch < 2; epoch++) {
+    if (epoch === 1) afterFirstEpoch = tf.memory().numTensors;
+    for (const batch of batches(trainSet, { batchSize: 32, shuffle: true, seed: 3, epoch })) {
+      const loss = optimizer.stepWithDataSelection(
+        (indices) =>
+          tfl.metrics.categoricalCrossentropy(
+            indices === null ? batch.ys : tf.gather(batch.ys, indices),
+            model.apply(indices === null ? batch.xs : tf.gather(batch.xs, indices), {
+              training: true,
+            }) as tf.Tensor,
+          ) as tf.Tensor1D,
+        variables,
+      );
+      tf.dispose([loss, batch.xs, batch.ys]);
+    }
+  }
+  assert.equal(tf.memory().numTensors, afterFirstEpoch, 'tensors over the second epoch');
+  assert.deepEqual(weights(trained.model), weights(model));
+
+  await assert.rejects(
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer: makeOptimizer,
+      epochs: 1,
+      batchSize: 32,
+      seed: 3,
+      mSharpness: 2,
+    }),
+    /mSharpness 2 with ESAM's data selection \(gamma 0\.5\).*esam\(gamma=1\)/,
+  );
+  for (const m of [trained.model, model]) {
+    (m.optimizer as tf.Optimizer).dispose();
+    m.dispose();
   }
 });

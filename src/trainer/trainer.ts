@@ -13,6 +13,7 @@ import { deriveSeed } from '../data/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import type { ImageDataset } from '../data/types.js';
 import { checkNumber } from '../core/validate.js';
+import { ESAM, type PerExampleLoss } from '../variants/esam.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import { createDataParallel, type DataParallelTrainer, type ModelSpec } from '../parallel/index.js';
@@ -170,7 +171,16 @@ async function trainLoop(
   const optimizer = model.optimizer as tf.Optimizer;
   if (mSharpness > 1 && typeof (optimizer as Partial<SAM>).stepMSharpness !== 'function') {
     throw new Error(
-      `train: mSharpness ${mSharpness} needs a sharpness-aware optimizer (sam, asam, samon, esam); ${optimizer.getClassName()} has no perturbation to split.`,
+      `train: mSharpness ${mSharpness} needs a sharpness-aware optimizer (sam, asam, samon, esam(gamma=1)); ${optimizer.getClassName()} has no perturbation to split.`,
+    );
+  }
+  const selectsData = Object.prototype.isPrototypeOf.call(ESAM.prototype, optimizer)
+    ? (optimizer as ESAM).gamma < 1
+    : false;
+  if (selectsData && mSharpness > 1) {
+    throw new Error(
+      `train: mSharpness ${mSharpness} with ESAM's data selection (gamma ${(optimizer as ESAM).gamma}): one selection over m parts is not defined. ` +
+        'Use esam(gamma=1) (weight perturbation only) for m-sharpness, or drop mSharpness.',
     );
   }
   const dataParallel = await startDataParallel(options, model, optimizer, mSharpness);
@@ -206,7 +216,9 @@ async function trainLoop(
           ? await dataParallel.trainOnBatch(inputs, targets)
           : mSharpness > 1
             ? mSharpnessStep(model, optimizer as SAM, inputs, targets, mSharpness)
-            : ((await model.trainOnBatch(inputs, targets)) as number[]);
+            : selectsData
+              ? dataSelectionStep(model, optimizer as ESAM, inputs, targets)
+              : ((await model.trainOnBatch(inputs, targets)) as number[]);
       const stepMs = performance.now() - stepStart;
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
@@ -349,6 +361,37 @@ function mSharpnessStep(
     return [value, accuracy];
   } finally {
     tf.dispose([...accuracies, ...slices.flatMap((s) => [s.xs, s.ys])]);
+  }
+}
+
+/**
+ * One ESAM step with sharpness-sensitive data selection (`ESAM.stepWithDataSelection`) on the
+ * compiled loss per example; returns [loss, accuracy] at w, the values `trainOnBatch` would report.
+ */
+function dataSelectionStep(
+  model: tfl.LayersModel,
+  optimizer: ESAM,
+  inputs: tf.Tensor,
+  targets: tf.Tensor,
+): [number, number] {
+  let accuracy: tf.Scalar | null = null;
+  const perExampleLoss: PerExampleLoss = (indices) => {
+    const xs = indices === null ? inputs : tf.gather(inputs, indices);
+    const ys = indices === null ? targets : tf.gather(targets, indices);
+    const output = model.apply(xs, { training: true }) as tf.Tensor;
+    if (accuracy === null) {
+      accuracy = tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar);
+    }
+    return tfl.metrics.categoricalCrossentropy(ys, output) as tf.Tensor1D;
+  };
+  const loss = optimizer.stepWithDataSelection(
+    perExampleLoss,
+    model.trainableWeights.map((w) => w.read() as tf.Variable),
+  );
+  try {
+    return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
+  } finally {
+    tf.dispose([loss, ...(accuracy === null ? [] : [accuracy])]);
   }
 }
 

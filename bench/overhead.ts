@@ -11,7 +11,7 @@
  * step otherwise); a process's ratio is the median of its rounds' ratios (a load that comes and
  * goes hits both sides alike) and the method's ratio the median over its processes, printed with
  * their range. The peak is that of a step at the start of a cycle (LookSAM's full step).
- * ESAM with data selection (gamma < 1) cannot run under trainOnBatch: it is timed in a custom
+ * ESAM with data selection (its default gamma 0.5) cannot run under trainOnBatch: it is timed in a custom
  * loop (`stepWithDataSelection` with per-example cross-entropy) against the base's `minimize` on
  * the same loss, and its limit is 1 + φ + γ passes of a step, φ the measured share of the forward
  * pass in a base step (SDS adds a forward-only pass over the batch and trains on γ of it).
@@ -41,7 +41,7 @@ const { values } = parseArgs({
     methods: {
       type: 'string',
       default:
-        'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam,esam,esam(gamma=0.5),msam,xsam(alphaEvery=235)',
+        'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam,esam(gamma=1),esam,msam,xsam(alphaEvery=235)',
     },
     repeats: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'wasm' },
@@ -268,7 +268,7 @@ const BASE_SPEC: OptimizerSpec = { label: 'momentum', name: 'momentum', options:
 
 /** ESAM with gamma < 1: timed in the custom loop (see the header). */
 function usesDataSelection(spec: OptimizerSpec): boolean {
-  return spec.name === 'esam' && Number(spec.options['gamma'] ?? 1) < 1;
+  return spec.name === 'esam' && Number(spec.options['gamma'] ?? 0.5) < 1;
 }
 const specs = parseOptimizerList(values.methods as string);
 
@@ -325,7 +325,7 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
     row: {
       method: spec.label,
       loop: custom ? 'custom' : 'trainOnBatch',
-      limit: custom ? 1 + phi + Number(spec.options['gamma']) : passesPerStep(spec),
+      limit: custom ? 1 + phi + Number(spec.options['gamma'] ?? 0.5) : passesPerStep(spec),
       ratioRange: [measured.ratio, measured.ratio],
       ...measured,
       extraCopies: (measured.peakBytes - loopBasePeak) / parameterBytes,

@@ -70,3 +70,38 @@ test(
     assert.match(result.detail ?? '', /step 3: alpha 8, expected 0/);
   },
 );
+
+test(
+  "cpu: a case may leave out the keys whose value is the method's default, and a mistyped key is named",
+  { skip: !existsSync(GOLDEN_PATH) && `no ${GOLDEN_PATH}` },
+  async () => {
+    await useBackend('cpu');
+    const file = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as GoldenFile;
+    const byName = (name: string) => {
+      const found = file.cases.find((c) => c.name === name);
+      assert.ok(found !== undefined, `case ${name}`);
+      return found;
+    };
+    const without = (name: string, keys: string[]) => {
+      const c = byName(name);
+      const config = Object.fromEntries(
+        Object.entries(c.config).filter(([key]) => !keys.includes(key)),
+      );
+      return replayCase(file, { ...c, config });
+    };
+    // GSAM's α 0.4, XSAM's single ascent step, ρ_max = 2ρ and α search every step are defaults.
+    assert.equal(without('gsam_momentum', ['alpha']).status, 'PASS');
+    assert.equal(
+      without('xsam_static_momentum', ['ascentSteps', 'rhoMax', 'alphaEvery']).status,
+      'PASS',
+    );
+    // Leaving out a key that is not at its default changes the trajectory: the replay says so.
+    assert.equal(without('looksam_adam', ['k']).status, 'FAIL', 'LookSAM k 3 → default 5');
+    assert.throws(() => without('wsam_momentum', ['rho']), /config\.rho is undefined/);
+    const gsamCase = byName('gsam_momentum');
+    assert.throws(
+      () => replayCase(file, { ...gsamCase, config: { ...gsamCase.config, alpha: '0.4' } }),
+      /golden case 'gsam_momentum': config\.alpha is "0\.4"; expected a number/,
+    );
+  },
+);

@@ -59,41 +59,54 @@ export const GOLDEN_TOLERANCE = 1e-4;
 /** Builds the optimizer a case describes, or returns null when the method is not supported. */
 export type GoldenOptimizerBuilder = (goldenCase: GoldenCase, base: tf.Optimizer) => tf.Optimizer;
 
+// Keys a case may leave out take the method's own default (a replay of cases not seen here).
 const builders = new Map<string, GoldenOptimizerBuilder>([
   ['base', (_c, base) => base],
-  ['sam', (c, base) => sam(base, { rho: c.config['rho'] as number, epsilon: 1e-12 })],
-  ['gsam', (c, base) => gsam(base, { rho: num(c, 'rho'), alpha: num(c, 'alpha') })],
+  [
+    'sam',
+    (c, base) =>
+      sam(base, { rho: num(c, 'rho'), ascentSteps: optional(c, 'ascentSteps'), epsilon: 1e-12 }),
+  ],
+  ['gsam', (c, base) => gsam(base, { rho: num(c, 'rho'), alpha: optional(c, 'alpha') })],
   [
     'wsam',
     (c, base) =>
       wsam(base, {
         rho: num(c, 'rho'),
-        gamma: num(c, 'gamma'),
-        decouple: c.config['decouple'] as boolean,
+        gamma: optional(c, 'gamma'),
+        decouple: optionalFlag(c, 'decouple'),
       }),
   ],
   [
     'looksam',
-    (c, base) => looksam(base, { rho: num(c, 'rho'), k: num(c, 'k'), alpha: num(c, 'alpha') }),
+    (c, base) =>
+      looksam(base, { rho: num(c, 'rho'), k: optional(c, 'k'), alpha: optional(c, 'alpha') }),
   ],
   [
     'fsam',
     (c, base) =>
-      fsam(base, { rho: num(c, 'rho'), sigma: num(c, 'sigma'), lambda: num(c, 'lmbda') }),
+      fsam(base, {
+        rho: num(c, 'rho'),
+        sigma: optional(c, 'sigma'),
+        lambda: optional(c, 'lmbda') ?? optional(c, 'lambda'),
+      }),
   ],
-  ['msam', (c, base) => msam(base, { rho: num(c, 'rho'), weightDecay: num(c, 'weightDecay') })],
+  [
+    'msam',
+    (c, base) => msam(base, { rho: num(c, 'rho'), weightDecay: optional(c, 'weightDecay') }),
+  ],
   [
     'xsam',
     (c, base) =>
       new TieResolvingXSAM(c.alphas ?? [], base, {
-        ascentSteps: num(c, 'ascentSteps'),
+        ascentSteps: optional(c, 'ascentSteps'),
         rho: num(c, 'rho'),
-        rhoMax: num(c, 'rhoMax'),
-        alpha: num(c, 'alpha'),
-        alphaMax: num(c, 'alphaMax'),
-        alphaDelta: num(c, 'alphaDelta'),
-        dynamic: c.config['dynamic'] as boolean,
-        alphaEvery: num(c, 'alphaEvery'),
+        rhoMax: optional(c, 'rhoMax'),
+        alpha: optional(c, 'alpha'),
+        alphaMax: optional(c, 'alphaMax'),
+        alphaDelta: optional(c, 'alphaDelta'),
+        dynamic: optionalFlag(c, 'dynamic'),
+        alphaEvery: optional(c, 'alphaEvery'),
         epsilon: 1e-12,
       }),
   ],
@@ -101,9 +114,10 @@ const builders = new Map<string, GoldenOptimizerBuilder>([
     'asam',
     (c, base) =>
       sam(base, {
-        rho: c.config['rho'] as number,
+        rho: num(c, 'rho'),
+        ascentSteps: optional(c, 'ascentSteps'),
         adaptive: true,
-        eta: 0,
+        eta: optional(c, 'eta') ?? 0,
         adaptiveScope: 'all',
         epsilon: 1e-12,
       }),
@@ -161,6 +175,19 @@ function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): n
     maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
   }
   return maxDiff / (maxRef + 1e-8);
+}
+
+/** config[key] when the case sets it (it must then be a number), else undefined. */
+function optional(goldenCase: GoldenCase, key: string): number | undefined {
+  return goldenCase.config[key] === undefined ? undefined : num(goldenCase, key);
+}
+
+function optionalFlag(goldenCase: GoldenCase, key: string): boolean | undefined {
+  const value = goldenCase.config[key];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new Error(
+    `golden case '${goldenCase.name}': config.${key} is ${JSON.stringify(value)}; expected true or false.`,
+  );
 }
 
 function num(goldenCase: GoldenCase, key: string): number {

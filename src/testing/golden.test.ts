@@ -95,6 +95,16 @@ test(
       without('xsam_static_momentum', ['ascentSteps', 'rhoMax', 'alphaEvery']).status,
       'PASS',
     );
+    // `adaptive: true` on a SAM case is the references' ASAM (davda54/sam, pytorch_optimizer).
+    const asamCase = byName('asam_momentum');
+    assert.equal(
+      replayCase(file, {
+        ...asamCase,
+        optimizer: 'sam',
+        config: { ...asamCase.config, adaptive: true },
+      }).status,
+      'PASS',
+    );
     // Leaving out a key that is not at its default changes the trajectory: the replay says so.
     assert.equal(without('looksam_adam', ['k']).status, 'FAIL', 'LookSAM k 3 → default 5');
     assert.throws(() => without('wsam_momentum', ['rho']), /config\.rho is undefined/);

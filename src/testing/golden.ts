@@ -4,7 +4,7 @@
  * batch from `init`; compares every parameter after every step, and the reported losses.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { sam } from '../core/sam.js';
+import { sam, type SamOptions } from '../core/sam.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { fsam } from '../variants/fsam.js';
 import { gsam } from '../variants/gsam.js';
@@ -65,9 +65,18 @@ const builders = new Map<string, GoldenOptimizerBuilder>([
   [
     'sam',
     (c, base) =>
-      sam(base, { rho: num(c, 'rho'), ascentSteps: optional(c, 'ascentSteps'), epsilon: 1e-12 }),
+      sam(base, {
+        rho: num(c, 'rho'),
+        ascentSteps: optional(c, 'ascentSteps'),
+        epsilon: 1e-12,
+        ...adaptiveAsReferences(c),
+      }),
   ],
-  ['gsam', (c, base) => gsam(base, { rho: num(c, 'rho'), alpha: optional(c, 'alpha') })],
+  [
+    'gsam',
+    (c, base) =>
+      gsam(base, { rho: num(c, 'rho'), alpha: optional(c, 'alpha'), ...adaptiveAsReferences(c) }),
+  ],
   [
     'wsam',
     (c, base) =>
@@ -75,12 +84,18 @@ const builders = new Map<string, GoldenOptimizerBuilder>([
         rho: num(c, 'rho'),
         gamma: optional(c, 'gamma'),
         decouple: optionalFlag(c, 'decouple'),
+        ...adaptiveAsReferences(c),
       }),
   ],
   [
     'looksam',
     (c, base) =>
-      looksam(base, { rho: num(c, 'rho'), k: optional(c, 'k'), alpha: optional(c, 'alpha') }),
+      looksam(base, {
+        rho: num(c, 'rho'),
+        k: optional(c, 'k'),
+        alpha: optional(c, 'alpha'),
+        ...adaptiveAsReferences(c),
+      }),
   ],
   [
     'fsam',
@@ -175,6 +190,16 @@ function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): n
     maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
   }
   return maxDiff / (maxRef + 1e-8);
+}
+
+/**
+ * `adaptive: true` in a case: the references (davda54/sam, pytorch_optimizer) scale every tensor
+ * by |w| with η = 0: ε = ρ·w²·g/‖|w|·g‖.
+ */
+function adaptiveAsReferences(goldenCase: GoldenCase): SamOptions {
+  return optionalFlag(goldenCase, 'adaptive') === true
+    ? { adaptive: true, eta: 0, adaptiveScope: 'all' }
+    : {};
 }
 
 /** config[key] when the case sets it (it must then be a number), else undefined. */

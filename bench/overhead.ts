@@ -272,19 +272,13 @@ function usesDataSelection(spec: OptimizerSpec): boolean {
 }
 const specs = parseOptimizerList(values.methods as string);
 
-interface Row {
+interface Row extends Measured {
   method: string;
   /** How the steps ran: trainOnBatch (as under fit) or a custom loop. */
   loop: 'trainOnBatch' | 'custom';
   limit: number;
   /** The lowest and highest ratio of the method's processes. */
   ratioRange: [number, number];
-  msPerStep: number;
-  baseMsPerStep: number;
-  ratio: number;
-  peakBytes: number;
-  forwardPerStep: number;
-  backwardPerStep: number;
   extraCopies: number;
 }
 

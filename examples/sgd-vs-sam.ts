@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import { sam } from '../src/index.js';
-import { createRandom, permutation } from '../src/data/random.js';
+import { createRandom, permutation } from '../src/util/random.js';
 
 const { values } = parseArgs({
   options: {

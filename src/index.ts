@@ -10,7 +10,7 @@ export type {
   NonFinitePolicy,
   AdaptiveScope,
 } from './core/sam.js';
-export type { NamedTensor } from './core/types.js';
+export type { NamedTensor } from './util/types.js';
 export { AdamW, adamw } from './optimizers/adamw.js';
 export type { AdamWOptions } from './optimizers/adamw.js';
 export {

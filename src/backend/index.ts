@@ -5,3 +5,4 @@ export {
   type SelectBackendOptions,
 } from './select.js';
 export { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+export { floatView } from './heap.js';

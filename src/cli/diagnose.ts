@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Option, type Command } from 'commander';
-import { createRandom, sampleWithoutReplacement } from '../data/random.js';
+import { createRandom, sampleWithoutReplacement } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import {
   enableHigherOrderGradients,

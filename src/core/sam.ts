@@ -12,7 +12,7 @@
  * through `variantConfig`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from './types.js';
+import type { NamedTensor } from '../util/types.js';
 import {
   adaptivePerturbation,
   isScaleLikeVariable,
@@ -30,7 +30,7 @@ import {
   serializeOptimizer,
   setLearningRate,
 } from '../optimizers/registry.js';
-import type { NamedSlots } from './slots.js';
+import type { NamedSlots } from '../optimizers/slots.js';
 import { NonTrainableRecorder, collectKeptScalars } from './state-guard.js';
 import {
   checkBoolean,
@@ -38,7 +38,7 @@ import {
   checkFunction,
   checkKnownOptions,
   checkNumber,
-} from './validate.js';
+} from '../util/validate.js';
 
 export type NonFinitePolicy = 'throw' | 'skip';
 export type AdaptiveScope = 'weights' | 'all';

@@ -12,7 +12,7 @@ import {
   randomCrop,
   randomHorizontalFlip,
 } from './augment.js';
-import { createRandom } from './random.js';
+import { createRandom } from '../util/random.js';
 
 /** n images of h×w×c whose values encode (sample, row, column, channel), all ≥ 1. */
 function codedImages(n: number, h: number, w: number, c: number): tf.Tensor4D {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkFraction, checkInteger } from './errors.js';
-import { createRandom } from './random.js';
-import type { Random } from './random.js';
+import { checkFraction, checkInteger } from '../util/validate.js';
+import { createRandom } from '../util/random.js';
+import type { Random } from '../util/random.js';
 
 export interface AugmentOptions {
   /** Random crop: zero-pad each side by this many pixels, then crop back at a random offset (0 = off). */

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { validateDataset } from './dataset.js';
-import { checkInteger } from './errors.js';
-import { createRandom, deriveSeed, permutation } from './random.js';
+import { checkInteger } from '../util/validate.js';
+import { createRandom, deriveSeed, permutation } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from './tensors.js';
 import type { ImageDataset } from './types.js';
 

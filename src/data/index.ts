@@ -6,8 +6,8 @@ export {
   permutation,
   sampleWithoutReplacement,
   shuffleInPlace,
-} from './random.js';
-export type { Random } from './random.js';
+} from '../util/random.js';
+export type { Random } from '../util/random.js';
 export { isGzip, gunzipIfCompressed, readDataFile } from './bytes.js';
 export {
   parseIdx,

@@ -1,6 +1,6 @@
-import { checkFraction, checkInteger } from './errors.js';
+import { checkFraction, checkInteger } from '../util/validate.js';
 import { checkLabelRange } from './idx.js';
-import { createRandom, sampleWithoutReplacement } from './random.js';
+import { createRandom, sampleWithoutReplacement } from '../util/random.js';
 
 export interface SymmetricLabelNoiseOptions {
   /** Share of labels flipped, in [0, 1]; exactly round(fraction × n) labels change. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classCounts, subsetDataset } from './dataset.js';
-import { createRandom, deriveSeed, permutation, sampleWithoutReplacement } from './random.js';
+import { createRandom, deriveSeed, permutation, sampleWithoutReplacement } from '../util/random.js';
 import { classBalancedIndices, shuffleDataset, trainValidationSplit } from './split.js';
 import type { ImageDataset } from './types.js';
 

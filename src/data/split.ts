@@ -1,6 +1,6 @@
 import { classCounts, subsetDataset, validateDataset } from './dataset.js';
-import { checkFraction, checkInteger } from './errors.js';
-import { createRandom, permutation, sampleWithoutReplacement } from './random.js';
+import { checkFraction, checkInteger } from '../util/validate.js';
+import { createRandom, permutation, sampleWithoutReplacement } from '../util/random.js';
 import type { ImageDataset } from './types.js';
 
 /** A copy of `dataset` with its samples in a seeded random order. */

@@ -1,6 +1,6 @@
 /** Hessian-vector products: exact double backprop, with an opt-in finite-difference fallback. */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkChoice, checkKnownOptions, checkNumber } from '../core/validate.js';
+import { checkChoice, checkKnownOptions, checkNumber } from '../util/validate.js';
 import { dot, globalNorm, type Tree } from '../math/tree.js';
 import {
   assignOffset,

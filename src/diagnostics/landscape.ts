@@ -4,7 +4,7 @@
  * directions. Results are plain JSON-able objects.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import { checkKnownOptions, checkNumber } from '../util/validate.js';
 import { evaluateOnce, type Evaluation, type Evaluator } from './sharpness.js';
 import {
   assignOffset,

@@ -1,7 +1,7 @@
 /** Loss and accuracy closures for a tfjs-layers model on fixed data, written HVP-safe. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { checkBoolean, checkChoice } from '../core/validate.js';
+import { checkBoolean, checkChoice } from '../util/validate.js';
 import type { Evaluator } from './sharpness.js';
 import type { LossFn } from './state.js';
 

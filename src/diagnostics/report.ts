@@ -1,7 +1,7 @@
 /** One-call reports for a CLI: sharpness numbers as JSON, landscape plots as files. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import { checkKnownOptions, checkNumber } from '../util/validate.js';
 import { enableHigherOrderGradients } from './higher-order-gradients.js';
 import {
   linearInterpolation,

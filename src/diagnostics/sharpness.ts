@@ -3,7 +3,7 @@
  * snapshot and undoes BatchNorm statistics changed by its forward passes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkBoolean, checkKnownOptions, checkNumber } from '../core/validate.js';
+import { checkBoolean, checkKnownOptions, checkNumber } from '../util/validate.js';
 import { globalNorm } from '../math/tree.js';
 import {
   assignOffset,

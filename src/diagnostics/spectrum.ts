@@ -1,6 +1,6 @@
 /** Hessian spectrum estimates: top-k eigenvalues (power iteration with deflation) and trace. */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnownOptions, checkNumber, checkChoice } from '../core/validate.js';
+import { checkKnownOptions, checkNumber, checkChoice } from '../util/validate.js';
 import { dot, globalNorm, type Tree } from '../math/tree.js';
 import { checkHvpOptions, hvpUnchecked, type HvpOptions } from './hvp.js';
 import {

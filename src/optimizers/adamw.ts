@@ -4,9 +4,9 @@
  * float64 (so a resumed run continues bit for bit). State is keyed by variable name.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from '../core/types.js';
-import { NamedSlots } from '../core/slots.js';
-import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import type { NamedTensor } from '../util/types.js';
+import { NamedSlots } from './slots.js';
+import { checkKnownOptions, checkNumber } from '../util/validate.js';
 import { gradientList } from './gradients.js';
 
 export interface AdamWOptions {

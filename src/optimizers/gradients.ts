@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Every optimizer here computes or applies gradients through this module, so core-only users
 // get working gradients too.
 import '@tensorflow/tfjs-layers';
-import type { NamedTensor } from '../core/types.js';
+import type { NamedTensor } from '../util/types.js';
 
 export interface VariableGradient {
   variable: tf.Variable;

@@ -3,7 +3,7 @@
  * and the order-stable way to hand it gradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from '../core/types.js';
+import type { NamedTensor } from '../util/types.js';
 
 export interface SerializedOptimizer {
   className: string;

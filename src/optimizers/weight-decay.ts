@@ -4,8 +4,8 @@
  * as `SAM(params, SGD, weight_decay=λ)` does in the reference code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from '../core/types.js';
-import { checkNumber } from '../core/validate.js';
+import type { NamedTensor } from '../util/types.js';
+import { checkNumber } from '../util/validate.js';
 import { gradientList } from './gradients.js';
 import {
   deserializeOptimizer,

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { floatView } from '../backend/wasm-kernels/heap.js';
+import { floatView } from '../backend/index.js';
 
 export interface VariableSlot {
   offset: number;

@@ -1,7 +1,7 @@
 /** Drives any optimizer's learning rate from a schedule during `model.fit` / `fitDataset`. */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkChoice } from '../core/validate.js';
+import { checkChoice } from '../util/validate.js';
 import { setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from './learning-rate.js';
 

@@ -3,7 +3,7 @@
  * `setLearningRate(optimizer, schedule(step))` and in `model.fit` through `learningRateScheduler`.
  * They work with every tfjs optimizer, with AdamW, and with SAM (which sets its base's rate).
  */
-import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import { checkKnownOptions, checkNumber } from '../util/validate.js';
 
 export type LearningRateSchedule = (step: number) => number;
 

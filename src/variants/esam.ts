@@ -13,9 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
-import type { NamedTensor } from '../core/types.js';
-import { checkNumber } from '../core/validate.js';
-import { createRandom, deriveSeed } from '../data/random.js';
+import type { NamedTensor } from '../util/types.js';
+import { checkNumber } from '../util/validate.js';
+import { createRandom, deriveSeed } from '../util/random.js';
 
 export interface EsamOptions extends SamOptions {
   /** Probability that a variable is perturbed in a step (SWP; default 0.6). */

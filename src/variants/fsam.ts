@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { NamedSlots } from '../core/slots.js';
-import { checkNumber } from '../core/validate.js';
+import { NamedSlots } from '../optimizers/slots.js';
+import { checkNumber } from '../util/validate.js';
 import { axpbyOf } from '../math/fused-ops.js';
 
 export interface FsamOptions extends SamOptions {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkNumber } from '../core/validate.js';
+import { checkNumber } from '../util/validate.js';
 import { linearCombination, orthogonalComponent } from '../math/tree.js';
 
 export interface GsamOptions extends SamOptions {

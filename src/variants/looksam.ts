@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { NamedSlots } from '../core/slots.js';
-import { checkChoice, checkNumber } from '../core/validate.js';
+import { NamedSlots } from '../optimizers/slots.js';
+import { checkChoice, checkNumber } from '../util/validate.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm, orthogonalComponent, orthogonalComponentPerTensor } from '../math/tree.js';
 

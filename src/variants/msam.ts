@@ -8,8 +8,8 @@
  * Before the base has a buffer (the first step) or when it is zero, there is no shift.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from '../core/types.js';
-import { checkKnownOptions, checkNumber } from '../core/validate.js';
+import type { NamedTensor } from '../util/types.js';
+import { checkKnownOptions, checkNumber } from '../util/validate.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm } from '../math/tree.js';
 import { AdamW } from '../optimizers/adamw.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
-import { optionError } from '../core/validate.js';
+import { optionError } from '../util/validate.js';
 
 /** tfjs-layers names: `batch_normalization_BatchNormalization3/gamma`, `layer_normalization_…/beta`. */
 export const NORMALIZATION_VARIABLE_PATTERN = '(^|/)[^/]*normalization[^/]*/(gamma|beta)(_\\d+)?$';

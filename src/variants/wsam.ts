@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkBoolean, checkNumber } from '../core/validate.js';
+import { checkBoolean, checkNumber } from '../util/validate.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { linearCombination } from '../math/tree.js';
 

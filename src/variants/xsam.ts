@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkBoolean, checkNumber } from '../core/validate.js';
+import { checkBoolean, checkNumber } from '../util/validate.js';
 import { angleBetween, normalize, scaledSlerp, slerp } from '../math/tree.js';
 
 export interface XsamOptions extends SamOptions {

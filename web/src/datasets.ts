@@ -1,6 +1,6 @@
 import { FASHION_MNIST_CLASS_NAMES } from '../../src/data/class-names.js';
 import { addSymmetricLabelNoise } from '../../src/data/label-noise.js';
-import { createRandom, permutation, type Random } from '../../src/data/random.js';
+import { createRandom, permutation, type Random } from '../../src/util/random.js';
 
 export interface Split {
   /** Row-major features, `count × features`. */

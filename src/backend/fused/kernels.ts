@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { FUSED_KERNEL_NAMES } from '../../math/fused-ops.js';
-import { allocate, floatView } from '../wasm-kernels/heap.js';
+import { allocate, floatView } from '../heap.js';
 import { fusedKernelsFor, type FusedExports } from './instance.js';
 
 function exportsOf(backend: object): FusedExports {

@@ -1,6 +1,6 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { release, reshape, transpose } from './compose.js';
-import { allocate, heapView } from './heap.js';
+import { allocate, heapView } from '../heap.js';
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);

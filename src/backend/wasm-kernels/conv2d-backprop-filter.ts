@@ -11,7 +11,7 @@ import {
   type ConvGradientAttrs,
   type Shape4D,
 } from './compose.js';
-import { allocate, floatView } from './heap.js';
+import { allocate, floatView } from '../heap.js';
 
 /** Up to this many input channels the im2col + matmul form is the faster one (measured). */
 const IM2COL_MAX_IN_CHANNELS = 4;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { allocate, heapView, type HeapArray } from './heap.js';
+import { allocate, heapView, type HeapArray } from '../heap.js';
 
 /** Below this many elements a plain loop copies a run faster than `TypedArray.set`. */
 const SHORT_RUN = 32;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { allocate, floatView } from './heap.js';
+import { allocate, floatView } from '../heap.js';
 
 /**
  * Views `shape` as [outer, reduced, inner] when the reduced axes are contiguous (after dropping

@@ -1,6 +1,6 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { release, reshape, runWasmKernel } from './compose.js';
-import { allocate, heapView } from './heap.js';
+import { allocate, heapView } from '../heap.js';
 
 let scratch = new Float64Array(0);
 

@@ -5,7 +5,7 @@
  * by position when the count and every shape agree, and refused with a clear error otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from './types.js';
+import type { NamedTensor } from '../util/types.js';
 
 export class NamedSlots {
   /** variable name → slot name → state variable; insertion order is the save order. */

@@ -1,4 +1,7 @@
-/** Option checks shared by every optimizer: each error names the option, the value and the range. */
+/**
+ * Option checks shared by the whole library (optimizers, data, diagnostics, trainer): each error
+ * names the owner, the option, the value and the accepted range.
+ */
 
 function show(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
@@ -86,4 +89,28 @@ export function checkChoice<T extends string>(
 export function checkFunction<F>(owner: string, option: string, value: unknown): F {
   if (typeof value !== 'function') throw optionError(owner, option, value, 'a function');
   return value as F;
+}
+
+/** An integer >= `min`. */
+export function checkInteger(owner: string, option: string, value: unknown, min: number): number {
+  return checkNumber(owner, option, value, { min, integer: true });
+}
+
+/** A fraction in (0, 1), [0, 1), (0, 1] or [0, 1]. */
+export function checkFraction(
+  owner: string,
+  option: string,
+  value: unknown,
+  { allowZero, allowOne }: { allowZero: boolean; allowOne: boolean },
+): number {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (allowZero ? value >= 0 : value > 0) &&
+    (allowOne ? value <= 1 : value < 1);
+  if (!ok) {
+    const range = `${allowZero ? '[0' : '(0'}, ${allowOne ? '1]' : '1)'}`;
+    throw optionError(owner, option, value, `a number in ${range}`);
+  }
+  return value as number;
 }

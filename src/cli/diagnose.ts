@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { createRandom, sampleWithoutReplacement } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import {
@@ -18,18 +18,13 @@ import {
 import type { ImageDataset } from '../data/types.js';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from '../trainer/checkpoint.js';
-import { BACKENDS, DATASETS, prepareData, startBackend, type DatasetName } from './setup.js';
-
-export interface DiagnosticDataFlags {
-  dataset: DatasetName;
-  dataDir?: string;
-  trainSubset?: number;
-  labelNoise: number;
-  dataSeed: number;
-  split: 'train' | 'test';
-  samples: number;
-  backend: string;
-}
+import {
+  addDataOptions,
+  positiveInteger,
+  positiveNumber,
+  type DiagnosticDataFlags,
+} from './flags.js';
+import { prepareData, startBackend } from './setup.js';
 
 /**
  * The folder holding `model.json` + `weights.bin` for a path the user gave: that folder itself, a
@@ -87,77 +82,6 @@ export async function diagnosticData(
     y,
     description: `${count} ${flags.split} samples of ${data.description}`,
   };
-}
-
-function positiveInteger(name: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) {
-      throw new Error(`${name} is '${text}'; expected an integer >= 1.`);
-    }
-    return value;
-  };
-}
-
-function positiveNumber(name: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new Error(`${name} is '${text}'; expected a number > 0.`);
-    }
-    return value;
-  };
-}
-
-function fraction(name: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < 0 || value >= 1) {
-      throw new Error(`${name} is '${text}'; expected a number in [0, 1).`);
-    }
-    return value;
-  };
-}
-
-function addDataOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--dataset <name>', 'data set')
-        .choices([...DATASETS])
-        .default('fashion-mnist-mini'),
-    )
-    .option('--data-dir <dir>', 'folder of the data set files')
-    .option(
-      '--train-subset <n>',
-      'the training subset the model was trained on (as given to compare/train)',
-      positiveInteger('--train-subset'),
-    )
-    .option(
-      '--label-noise <fraction>',
-      'the label noise the model was trained with (the noisy training labels are rebuilt exactly)',
-      fraction('--label-noise'),
-      0,
-    )
-    .option(
-      '--data-seed <n>',
-      'the data seed of that run (its first seed)',
-      positiveInteger('--data-seed'),
-      1,
-    )
-    .addOption(
-      new Option('--split <name>', 'which split to measure on')
-        .choices(['train', 'test'])
-        .default('train'),
-    )
-    .option(
-      '--samples <n>',
-      'samples measured (seeded subset of the split)',
-      positiveInteger('--samples'),
-      1000,
-    )
-    .addOption(
-      new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('wasm'),
-    );
 }
 
 function formatReport(report: SharpnessReport): string {

@@ -1,30 +1,24 @@
-/** `tfjs-sam sharpness` and `tfjs-sam landscape`: diagnostics of saved models on real data. */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+/**
+ * Saved models and the data they are measured on, for `tfjs-sam sharpness`, `tfjs-sam landscape`
+ * and `compare --sharpness`.
+ */
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Command } from 'commander';
 import { createRandom, sampleWithoutReplacement } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import {
   enableHigherOrderGradients,
   hessianEigenvalues,
-  landscapeReport,
   modelObjective,
-  sharpnessReport,
   worstCaseSharpness,
-  type SharpnessReport,
 } from '../diagnostics/index.js';
 import type { ImageDataset } from '../data/types.js';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from '../trainer/checkpoint.js';
-import {
-  addDataOptions,
-  positiveInteger,
-  positiveNumber,
-  type DiagnosticDataFlags,
-} from './flags.js';
-import { prepareData, startBackend } from './setup.js';
+import type { DiagnosticDataFlags } from './flags.js';
+import { prepareData } from './setup.js';
 
 /**
  * The folder holding `model.json` + `weights.bin` for a path the user gave: that folder itself, a
@@ -82,151 +76,6 @@ export async function diagnosticData(
     y,
     description: `${count} ${flags.split} samples of ${data.description}`,
   };
-}
-
-function formatReport(report: SharpnessReport): string {
-  const rows: Array<[string, string]> = [
-    ['loss', report.loss.toFixed(5)],
-    ['accuracy', report.accuracy === undefined ? '-' : `${(report.accuracy * 100).toFixed(2)}%`],
-    [
-      'λ_max (Hessian)',
-      `${report.lambdaMax.toPrecision(5)} (${report.eigenvalueConvergence[0]?.converged ? 'converged' : 'not converged'} after ${report.eigenvalueConvergence[0]?.iterations} iterations)`,
-    ],
-    [
-      'trace (Hutchinson)',
-      `${report.trace.toPrecision(5)} ± ${report.traceStandardError.toPrecision(3)} (${report.traceSamples} samples)`,
-    ],
-    [`worst-case sharpness (ρ ${report.rho})`, report.worstCaseSharpness.toPrecision(5)],
-    ['adaptive sharpness', report.adaptiveSharpness.toPrecision(5)],
-    ['m-sharpness', report.mSharpness === null ? '-' : report.mSharpness.toPrecision(5)],
-    ...report.averageSharpness.map(
-      (p) =>
-        [`average sharpness σ=${p.sigma}`, p.averageSharpness.toPrecision(5)] as [string, string],
-    ),
-    ['Hessian-vector products', report.hvpMethod],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
-}
-
-export function addDiagnosticCommands(program: Command): void {
-  addDataOptions(program.command('sharpness <model>'))
-    .description(
-      'λ_max and trace of the Hessian, worst-case, adaptive, m- and average sharpness of a saved model',
-    )
-    .option('--rho <rho>', 'radius of the worst-case sharpness', positiveNumber('--rho'), 0.05)
-    .option('--iterations <n>', 'power iterations for λ_max', positiveInteger('--iterations'), 50)
-    .option(
-      '--trace-samples <n>',
-      'Hutchinson samples for the trace',
-      positiveInteger('--trace-samples'),
-      20,
-    )
-    .option('--seed <n>', 'seed of the random probes', positiveInteger('--seed'), 1)
-    .option('--json', 'print one JSON object', false)
-    .action(
-      async (
-        modelPath: string,
-        flags: DiagnosticDataFlags & {
-          rho: number;
-          iterations: number;
-          traceSamples: number;
-          seed: number;
-          json: boolean;
-        },
-      ) => {
-        const backend = await startBackend(flags.backend, () => undefined);
-        const model = await loadDiagnosticModel(modelPath);
-        const { x, y, description } = await diagnosticData(flags);
-        const started = performance.now();
-        try {
-          const report = sharpnessReport(model, x, y, {
-            rho: flags.rho,
-            iterations: flags.iterations,
-            traceSamples: flags.traceSamples,
-            seed: flags.seed,
-          });
-          const seconds = (performance.now() - started) / 1000;
-          if (flags.json) {
-            console.log(
-              JSON.stringify({ model: modelPath, data: description, backend, seconds, ...report }),
-            );
-          } else {
-            console.log(
-              `${modelPath} on ${description}; ${backend} backend; ${seconds.toFixed(1)} s`,
-            );
-            console.log(formatReport(report));
-            for (const warning of report.warnings) console.log(`warning: ${warning}`);
-          }
-        } finally {
-          tf.dispose([x, y]);
-          model.dispose();
-        }
-      },
-    );
-
-  addDataOptions(program.command('landscape <model>'))
-    .description(
-      'loss landscape of a saved model: 1D and 2D filter-normalized slices, and the interpolation to --compare',
-    )
-    .option(
-      '--compare <model>',
-      'a second model of the same architecture: adds the 1D interpolation',
-    )
-    .requiredOption('--out <dir>', 'output folder for landscape.json, plots and landscape.html')
-    .option('--points1d <n>', 'points of the 1D slice', positiveInteger('--points1d'), 25)
-    .option('--points2d <n>', 'points per axis of the 2D slice', positiveInteger('--points2d'), 15)
-    .option(
-      '--span <s>',
-      'the slices cover [-s, s] along each direction',
-      positiveNumber('--span'),
-      1,
-    )
-    .option('--no-2d', 'skip the 2D slice')
-    .option('--seed <n>', 'seed of the random directions', positiveInteger('--seed'), 1)
-    .action(
-      async (
-        modelPath: string,
-        flags: DiagnosticDataFlags & {
-          compare?: string;
-          out: string;
-          points1d: number;
-          points2d: number;
-          span: number;
-          '2d': boolean;
-          seed: number;
-        },
-      ) => {
-        await startBackend(flags.backend, () => undefined);
-        const models = [await loadDiagnosticModel(modelPath)];
-        if (flags.compare !== undefined) models.push(await loadDiagnosticModel(flags.compare));
-        const { x, y, description } = await diagnosticData(flags);
-        mkdirSync(flags.out, { recursive: true });
-        try {
-          const report = await landscapeReport(
-            models,
-            x,
-            y,
-            {
-              seed: flags.seed,
-              points1d: flags.points1d,
-              points2d: flags.points2d,
-              range: [-flags.span, flags.span],
-              skip2d: !flags['2d'],
-              title: `${modelPath} on ${description}`,
-            },
-            flags.out,
-          );
-          console.log(`${modelPath} on ${description}`);
-          console.log(
-            `wrote ${[report.files.json, report.files.html, ...report.files.charts].join(', ')}`,
-          );
-        } finally {
-          tf.dispose([x, y]);
-          for (const m of models) m.dispose();
-        }
-      },
-    );
 }
 
 /**

@@ -11,10 +11,13 @@
  * step otherwise); a process's ratio is the median of its rounds' ratios (a load that comes and
  * goes hits both sides alike) and the method's ratio the median over its processes, printed with
  * their range. The peak is that of a step at the start of a cycle (LookSAM's full step).
- * ESAM with data selection (its default gamma 0.5) cannot run under trainOnBatch: it is timed in a custom
- * loop (`stepWithDataSelection` with per-example cross-entropy) against the base's `minimize` on
- * the same loss, and its limit is 1 + φ + γ passes of a step, φ the measured share of the forward
- * pass in a base step (SDS adds a forward-only pass over the batch and trains on γ of it).
+ * A method that selects data (ESAM with its default gamma 0.5; `capabilities.dataSelection`) cannot
+ * run under trainOnBatch: it is timed in a custom loop (`stepWithDataSelection` with per-example
+ * cross-entropy) against the base's `minimize` on the same loss, and its limit is 1 + φ + γ passes
+ * of a step, φ the measured share of the forward pass in a base step and γ the fraction it selects
+ * (a forward-only pass over the batch, then training on γ of it).
+ * The default method list is the registry's: every method with its defaults and the settings it
+ * names worth measuring (`variants`); a method that cannot run on the model says why.
  * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
  * 28×28×1 at batch 128.
  */
@@ -25,14 +28,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../src/models/index.js';
 import { startBackend } from '../src/cli/setup.js';
+import type { DataSelecting, PerExampleLoss } from '../src/core/method.js';
+import { capabilitiesOf } from '../src/toolkit/capabilities.js';
 import {
   buildOptimizer,
+  formatOptimizerSpec,
+  methodOptions,
   parseOptimizerList,
   passesPerStep,
   type OptimizerSpec,
 } from '../src/toolkit/optimizer-spec.js';
-import type { PerExampleLoss } from '../src/variants/esam.js';
-import { ESAM } from '../src/variants/esam.js';
+import { METHODS } from '../src/variants/registry.js';
 import { formatTable, integerFlag, machineInfo, median, printHeader, writeJson } from './report.js';
 
 const { values } = parseArgs({
@@ -40,8 +46,10 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'mlp' },
     methods: {
       type: 'string',
-      default:
-        'sam,asam,sam(ascentSteps=2),gsam,wsam,looksam,fsam,esam(gamma=1),esam,msam,xsam(alphaEvery=235)',
+      default: METHODS.flatMap((m) => [
+        m.name,
+        ...(m.variants ?? []).map((options) => formatOptimizerSpec(m.name, options)),
+      ]).join(','),
     },
     repeats: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'wasm' },
@@ -81,7 +89,14 @@ const y = tf.tidy(() =>
     'float32',
   ),
 );
-const common = { learningRate: 0.01, momentum: 0.9, weightDecay: 0, base: 'momentum' };
+// An epoch of 60 000 images: XSAM searches α once per epoch, as in its official code.
+const common = {
+  learningRate: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  base: 'momentum',
+  stepsPerEpoch: Math.ceil(60_000 / shape.batch),
+};
 
 interface Counters {
   /** Forward passes, in batches (a pass over half the batch counts 0.5). */
@@ -169,9 +184,13 @@ function trainee(makeOptimizer: () => tf.Optimizer, custom = false): Trainee {
   }
   const loss = perExampleLoss(model, counters);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = Object.prototype.isPrototypeOf.call(ESAM.prototype, optimizer)
-    ? () => tf.dispose((optimizer as ESAM).stepWithDataSelection(loss, variables))
-    : () => optimizer.minimize(() => tf.mean(loss(null)) as tf.Scalar, false, variables);
+  const step =
+    capabilitiesOf(optimizer)?.dataSelection === true
+      ? () =>
+          tf.dispose(
+            (optimizer as tf.Optimizer & DataSelecting).stepWithDataSelection(loss, variables),
+          )
+      : () => optimizer.minimize(() => tf.mean(loss(null)) as tf.Scalar, false, variables);
   return { model, optimizer, counters, step: async () => step() };
 }
 
@@ -213,7 +232,8 @@ function release(t: Trainee): void {
 
 /** Steps in one cycle of the method's schedule (LookSAM: k), timed as one block. */
 function cycleOf(spec: OptimizerSpec): number {
-  return spec.name === 'looksam' ? Number(spec.options['k'] ?? 5) : 1;
+  const resolved = methodOptions(spec, common);
+  return resolved?.method.cycle?.(resolved.options) ?? 1;
 }
 
 interface Measured {
@@ -266,9 +286,17 @@ async function measure(spec: OptimizerSpec, rounds: number): Promise<Measured> {
 
 const BASE_SPEC: OptimizerSpec = { label: 'momentum', name: 'momentum', options: {} };
 
-/** ESAM with gamma < 1: timed in the custom loop (see the header). */
+/** The fraction of the batch a data-selecting method trains on (null: it selects none). */
+function selectedFraction(spec: OptimizerSpec): number | null {
+  const resolved = methodOptions(spec, common);
+  const option = resolved?.method.selectionFraction;
+  const fraction = option === undefined ? 1 : (resolved?.options[option] as number);
+  return fraction < 1 ? fraction : null;
+}
+
+/** Methods that select data: timed in the custom loop (see the header). */
 function usesDataSelection(spec: OptimizerSpec): boolean {
-  return spec.name === 'esam' && Number(spec.options['gamma'] ?? 0.5) < 1;
+  return selectedFraction(spec) !== null;
 }
 const specs = parseOptimizerList(values.methods as string);
 
@@ -319,7 +347,7 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
     row: {
       method: spec.label,
       loop: custom ? 'custom' : 'trainOnBatch',
-      limit: custom ? 1 + phi + Number(spec.options['gamma'] ?? 0.5) : passesPerStep(spec),
+      limit: custom ? 1 + phi + (selectedFraction(spec) as number) : passesPerStep(spec, common),
       ratioRange: [measured.ratio, measured.ratio],
       ...measured,
       extraCopies: (measured.peakBytes - loopBasePeak) / parameterBytes,
@@ -349,7 +377,9 @@ function measureInChild(spec: OptimizerSpec): { base: Row; row: Row } | null {
   );
   const line = child.stdout.split('\n').find((l) => l.startsWith('CHILD '));
   if (child.status !== 0 || line === undefined) {
-    console.log(`${spec.label}: not measured — ${child.stderr.trim().split('\n').at(-1) ?? ''}`);
+    const lines = child.stderr.trim().split('\n');
+    const reason = lines.find((l) => /Error: /.test(l)) ?? lines.at(-1) ?? '';
+    console.log(`${spec.label}: not measured — ${reason.trim()}`);
     return null;
   }
   return JSON.parse(line.slice('CHILD '.length)) as { base: Row; row: Row };

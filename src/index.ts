@@ -1,6 +1,10 @@
 /**
  * tfjs-sam: Sharpness-Aware Minimization and its family for TensorFlow.js.
  * (SAM here is the optimizer of Foret et al. 2021, not "Segment Anything".)
+ *
+ * What users need (the optimizers, their options, schedules, backends) and what authors of a new
+ * method need (the SAM base with its hooks, `StepContext`, `NamedSlots`, option schemas, the
+ * registry entry type); the math and the orchestration stay internal.
  */
 export { SAM, sam, asam } from './core/sam.js';
 export type {
@@ -9,10 +13,26 @@ export type {
   SkippedStep,
   NonFinitePolicy,
   AdaptiveScope,
+  StepContext,
 } from './core/sam.js';
-export type { NamedTensor } from './util/types.js';
+export { SAM_OPTIONS } from './core/sam-options.js';
+export type {
+  Capabilities,
+  DataSelecting,
+  MethodDefinition,
+  MSharpnessStepping,
+  PerExampleLoss,
+  ReferenceCase,
+  ReferenceReplay,
+  RunContext,
+  SharpnessAware,
+} from './core/method.js';
+export * from './variants/index.js';
+export { WrapperOptimizer } from './optimizers/wrapper.js';
+export { NamedSlots } from './optimizers/slots.js';
 export { AdamW, adamw } from './optimizers/adamw.js';
 export type { AdamWOptions } from './optimizers/adamw.js';
+export { WeightDecay, withWeightDecay } from './optimizers/weight-decay.js';
 export {
   getLearningRate,
   setLearningRate,
@@ -20,6 +40,29 @@ export {
   deserializeOptimizer,
   disposeOptimizer,
 } from './optimizers/registry.js';
+export type { SerializedOptimizer } from './optimizers/registry.js';
+export {
+  numberOption,
+  booleanOption,
+  choiceOption,
+  textOption,
+  functionOption,
+  withDefaults,
+  resolveOptions,
+  describeOptions,
+} from './util/options.js';
+export type {
+  OptionSchema,
+  OptionSpec,
+  NumberOption,
+  BooleanOption,
+  ChoiceOption,
+  TextOption,
+  FunctionOption,
+  SchemaOf,
+  Resolved,
+} from './util/options.js';
+export type { NamedTensor } from './util/types.js';
 export {
   constantSchedule,
   stepSchedule,
@@ -34,9 +77,6 @@ export type {
 } from './schedules/learning-rate.js';
 export { learningRateScheduler, LearningRateScheduler } from './schedules/callback.js';
 export type { SchedulerOptions } from './schedules/callback.js';
-export * as treeMath from './math/tree.js';
-export { samPerturbation, adaptivePerturbation, isScaleLikeVariable } from './math/perturbation.js';
-export * from './variants/index.js';
 export {
   selectBackend,
   useFastestBackend,

@@ -63,3 +63,47 @@ export function isScaleLikeVariable(name: string): boolean {
   const base = last.replace(/_\d+$/, '');
   return base !== 'bias' && base !== 'beta';
 }
+
+/** Which variables a step perturbs and how, as SAM, ASAM and SAM-ON decide it (names only). */
+export interface PerturbationPlan {
+  /** Per variable: perturbed at all (SAM-ON: normalization parameters; ESAM: a random subset). */
+  perturbedMask: readonly boolean[];
+  adaptive: boolean;
+  /** Per variable: ASAM scales it by |w| + η (otherwise T = 1). */
+  adaptiveMask: readonly boolean[];
+  eta: number;
+  epsilon: number;
+}
+
+/**
+ * ε per variable (null: not perturbed), normalized over the perturbed variables only, ASAM-scaled
+ * when the plan says so. `direction` turns the perturbed variables' gradients into the ascent
+ * direction (F-SAM); the default ascends along the gradients. Returned tensors belong to the caller.
+ */
+export function maskedPerturbation(
+  variables: readonly tf.Variable[],
+  gradients: Tree,
+  plan: PerturbationPlan,
+  rho: number,
+  direction: (variables: readonly tf.Variable[], gradients: Tree) => Tree = (_, g) => g,
+): Array<tf.Tensor | null> {
+  const chosen = variables.map((_, i) => i).filter((i) => plan.perturbedMask[i]);
+  const chosenVariables = chosen.map((i) => variables[i] as tf.Variable);
+  const chosenGradients = chosen.map((i) => gradients[i] as tf.Tensor);
+  const ascent = direction(chosenVariables, chosenGradients);
+  const epsilons = plan.adaptive
+    ? adaptivePerturbation(
+        ascent,
+        chosenVariables,
+        chosen.map((i) => plan.adaptiveMask[i] as boolean),
+        rho,
+        plan.eta,
+        plan.epsilon,
+      )
+    : samPerturbation(ascent, rho, plan.epsilon);
+  const given = new Set(chosenGradients);
+  for (const t of ascent) if (!given.has(t)) t.dispose();
+  const out: Array<tf.Tensor | null> = variables.map(() => null);
+  chosen.forEach((i, j) => (out[i] = epsilons[j] as tf.Tensor));
+  return out;
+}

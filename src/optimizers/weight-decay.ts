@@ -5,85 +5,44 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../util/types.js';
-import { checkNumber } from '../util/validate.js';
+import { numberOption, type OptionSchema } from '../util/options.js';
 import { gradientList } from './gradients.js';
-import {
-  deserializeOptimizer,
-  disposeOptimizer,
-  getLearningRate,
-  isOptimizer,
-  serializeOptimizer,
-  setLearningRate,
-} from './registry.js';
+import { deserializeOptimizer } from './registry.js';
+import { WrapperOptimizer } from './wrapper.js';
 
-export class WeightDecay extends tf.Optimizer {
+const WEIGHT_DECAY_OPTIONS: OptionSchema = {
+  weightDecay: numberOption({ default: 0, min: 0, doc: 'λ of the coupled L2 term g + λ·w' }),
+};
+
+export class WeightDecay extends WrapperOptimizer {
   static get className(): string {
     return 'WeightDecay';
   }
 
   readonly weightDecay: number;
 
-  constructor(
-    readonly base: tf.Optimizer,
-    weightDecay: number,
-  ) {
-    super();
-    if (!isOptimizer(base)) {
-      throw new Error(
-        `WeightDecay: the first argument must be a tfjs optimizer; got ${String(base)}.`,
-      );
-    }
-    this.weightDecay = checkNumber('WeightDecay', 'weightDecay', weightDecay, { min: 0 });
+  constructor(base: tf.Optimizer, weightDecay: number) {
+    super(base, { weightDecay }, WEIGHT_DECAY_OPTIONS, {
+      owner: 'WeightDecay',
+      prefix: 'weightdecay/',
+    });
+    this.weightDecay = this.options<{ weightDecay: number }>().weightDecay;
   }
 
-  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const list = gradientList(variableGradients, 'WeightDecay');
     const decayed = tf.tidy(() =>
-      list.map(({ variable, gradient }) => ({
-        name: variable.name,
-        tensor:
-          this.weightDecay === 0
-            ? tf.clone(gradient)
-            : tf.add(gradient, tf.mul(variable, this.weightDecay)),
-      })),
+      list.map(({ variable, gradient }) =>
+        this.weightDecay === 0
+          ? tf.clone(gradient)
+          : tf.add(gradient, tf.mul(variable, this.weightDecay)),
+      ),
     );
-    this.base.applyGradients(decayed);
-    tf.dispose(decayed.map((d) => d.tensor));
-    this.incrementIterations();
-  }
-
-  getLearningRate(): number {
-    return getLearningRate(this.base);
-  }
-
-  setLearningRate(learningRate: number): void {
-    setLearningRate(this.base, learningRate);
-  }
-
-  override dispose(): void {
-    disposeOptimizer(this.base);
-    super.dispose();
-  }
-
-  override async getWeights(): Promise<NamedTensor[]> {
-    return [
-      await this.saveIterations(),
-      ...(await this.base.getWeights()).map((w) => ({ name: `base/${w.name}`, tensor: w.tensor })),
-    ];
-  }
-
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const rest = await this.extractIterations(weightValues);
-    await this.base.setWeights(
-      rest.map((w) => ({ name: w.name.replace(/^base\//, ''), tensor: w.tensor })),
+    this.applyToBase(
+      list.map((g) => g.variable),
+      decayed,
     );
-  }
-
-  getConfig(): tf.serialization.ConfigDict {
-    return {
-      weightDecay: this.weightDecay,
-      base: serializeOptimizer(this.base) as unknown as tf.serialization.ConfigDict,
-    };
+    tf.dispose(decayed);
   }
 
   static override fromConfig<T extends tf.serialization.Serializable>(

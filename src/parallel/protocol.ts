@@ -3,7 +3,7 @@
  * through SharedArrayBuffers; messages only carry control and a few numbers.
  */
 import type { ModelName, ModelOptionsByName } from '../models/index.js';
-import type { PerturbationSpec } from './optimizer-plan.js';
+import type { PerturbationPlan } from '../math/perturbation.js';
 import type { DataParallelLoss } from './replica-step.js';
 
 /** A model of the zoo (src/models/index.ts `buildModel`), which every worker builds again. */
@@ -23,7 +23,7 @@ export interface WorkerInit {
   weights: SharedArrayBuffer;
   /** Float32 slice gradient then non-trainable state after the slice's pass (this worker's own). */
   output: SharedArrayBuffer;
-  perturbation: PerturbationSpec | null;
+  perturbation: PerturbationPlan | null;
   /** The main model's layout, which the worker's replica must reproduce. */
   expected: { trainableSize: number; totalSize: number; variables: number };
 }

@@ -5,9 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { adaptivePerturbation, samPerturbation } from '../math/perturbation.js';
+import { maskedPerturbation, type PerturbationPlan } from '../math/perturbation.js';
 import { writeTensors, writeVariables, type VariableLayout } from './layout.js';
-import type { PerturbationSpec } from './optimizer-plan.js';
 
 export const DATA_PARALLEL_LOSSES = [
   'categoricalCrossentropy',
@@ -48,8 +47,8 @@ export interface SliceResult {
 /**
  * Fills `output` (layout.totalSize floats) with the slice's gradient in the trainable section and
  * the non-trainable state after the forward pass at w in the state section. With `perturbation`
- * and ρ > 0 the gradient is taken at w + ε_j, ε_j from this slice's own gradient (SAM/ASAM/SAM-ON,
- * src/math/perturbation.ts), and w is restored afterwards.
+ * and ρ > 0 the gradient is taken at w + ε_j, ε_j from this slice's own gradient (the optimizer's
+ * perturbation plan, src/math/perturbation.ts), and w is restored afterwards.
  */
 export function computeSliceGradient(
   model: tfl.LayersModel,
@@ -57,7 +56,7 @@ export function computeSliceGradient(
   xs: tf.Tensor,
   ys: tf.Tensor,
   lossName: DataParallelLoss,
-  perturbation: PerturbationSpec | null,
+  perturbation: PerturbationPlan | null,
   rho: number,
   output: Float32Array,
 ): SliceResult {
@@ -85,7 +84,7 @@ export function computeSliceGradient(
   }
   const originals = variables.map((v) => tf.clone(v));
   try {
-    const epsilons = perturbationFor(variables, gradientsAtW, perturbation, rho);
+    const epsilons = maskedPerturbation(variables, gradientsAtW, perturbation, rho);
     tf.dispose([...gradientsAtW, ...Object.values(atW.grads)]);
     tf.tidy(() =>
       variables.forEach((v, i) => {
@@ -103,28 +102,4 @@ export function computeSliceGradient(
     tf.dispose(originals);
   }
   return result;
-}
-
-/** ε per trainable variable (null: not perturbed), normalized over the perturbed variables only, as SAM.perturbation. */
-function perturbationFor(
-  variables: readonly tf.Variable[],
-  gradients: readonly tf.Tensor[],
-  spec: PerturbationSpec,
-  rho: number,
-): Array<tf.Tensor | null> {
-  const chosen = variables.map((_, i) => i).filter((i) => spec.perturbedMask[i]);
-  const chosenGradients = chosen.map((i) => gradients[i] as tf.Tensor);
-  const epsilons = spec.adaptive
-    ? adaptivePerturbation(
-        chosenGradients,
-        chosen.map((i) => variables[i] as tf.Variable),
-        chosen.map((i) => spec.adaptiveMask[i] as boolean),
-        rho,
-        spec.eta,
-        spec.epsilon,
-      )
-    : samPerturbation(chosenGradients, rho, spec.epsilon);
-  const out: Array<tf.Tensor | null> = variables.map(() => null);
-  chosen.forEach((i, j) => (out[i] = epsilons[j] as tf.Tensor));
-  return out;
 }

@@ -4,17 +4,11 @@
  * options in parentheses: `gsam(alpha=0.3,rho=0.1)`, `looksam(k=5)`, `sam(base=adamw)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SAM, type SamOptions } from '../core/sam.js';
+import type { MethodDefinition } from '../core/method.js';
 import { adamw } from '../optimizers/adamw.js';
 import { withWeightDecay } from '../optimizers/weight-decay.js';
-import { esam } from '../variants/esam.js';
-import { fsam } from '../variants/fsam.js';
-import { gsam } from '../variants/gsam.js';
-import { looksam } from '../variants/looksam.js';
-import { msam } from '../variants/msam.js';
-import { samOn } from '../variants/sam-on.js';
-import { wsam } from '../variants/wsam.js';
-import { xsam } from '../variants/xsam.js';
+import { resolveOptions } from '../util/options.js';
+import { METHODS, findMethod } from '../variants/registry.js';
 
 export type OptionValue = number | boolean | string;
 
@@ -37,71 +31,8 @@ export interface CommonHyperparameters {
   stepsPerEpoch?: number;
 }
 
-const BASES = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
-
-type FamilyFactory = (
-  base: tf.Optimizer,
-  options: SamOptions & Record<string, unknown>,
-) => tf.Optimizer;
-
-interface FamilyMember {
-  factory: FamilyFactory;
-  passes: (o: Record<string, OptionValue>) => number;
-  /** MSAM applies coupled weight decay itself, at the held point: its base gets none. */
-  ownsWeightDecay?: boolean;
-  /** Option defaults that depend on the run (a spec's own options override them). */
-  runDefaults?: (common: Partial<CommonHyperparameters>) => Record<string, OptionValue>;
-}
-
-const FAMILY: Record<string, FamilyMember> = {
-  sam: { factory: (b, o) => new SAM(b, o), passes: (o) => 1 + Number(o['ascentSteps'] ?? 1) },
-  asam: {
-    factory: (b, o) => new SAM(b, { ...o, adaptive: true }),
-    passes: (o) => 1 + Number(o['ascentSteps'] ?? 1),
-  },
-  gsam: { factory: gsam as FamilyFactory, passes: () => 2 },
-  wsam: { factory: wsam as FamilyFactory, passes: () => 2 },
-  looksam: { factory: looksam as FamilyFactory, passes: (o) => 1 + 1 / Number(o['k'] ?? 5) },
-  fsam: { factory: fsam as FamilyFactory, passes: () => 2 },
-  samon: { factory: samOn as FamilyFactory, passes: () => 2 },
-  // The trainer runs ESAM's data selection (γ < 1) in its own step; γ = 1 trains under fit.
-  // Data selection adds a forward-only pass, about a third of a step.
-  esam: {
-    factory: esam as FamilyFactory,
-    passes: (o) => {
-      const gamma = Number(o['gamma'] ?? 0.5);
-      return 1 + gamma + (gamma < 1 ? 1 / 3 : 0);
-    },
-  },
-  msam: {
-    factory: msam as FamilyFactory,
-    passes: () => 1,
-    ownsWeightDecay: true,
-  },
-  xsam: {
-    factory: xsam as FamilyFactory,
-    // The official XSAM code searches α on the first batch of every epoch.
-    runDefaults: ({ stepsPerEpoch }): Record<string, OptionValue> =>
-      stepsPerEpoch === undefined ? {} : { alphaEvery: stepsPerEpoch },
-    passes: (o) => {
-      const grid =
-        o['dynamic'] === false
-          ? 0
-          : (Math.floor(Number(o['alphaMax'] ?? 2) / Number(o['alphaDelta'] ?? 0.1) + 1e-9) + 1) /
-            Number(o['alphaEvery'] ?? 1);
-      return 1 + Number(o['ascentSteps'] ?? 1) + grid / 2;
-    },
-  },
-};
-
-/** Lets variants living outside this module (MSAM, XSAM, ESAM, …) join the text interface. */
-export function registerFamilyMember(
-  name: string,
-  factory: FamilyFactory,
-  passes: (options: Record<string, OptionValue>) => number,
-): void {
-  FAMILY[name] = { factory, passes };
-}
+export const BASE_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
+const BASES = BASE_OPTIMIZERS;
 
 /** sgd, momentum, adam, adamw, rmsprop: no sharpness-aware step. */
 export function isPlainOptimizer(name: string): boolean {
@@ -109,7 +40,7 @@ export function isPlainOptimizer(name: string): boolean {
 }
 
 export function knownOptimizerNames(): string[] {
-  return [...BASES, ...Object.keys(FAMILY)];
+  return [...BASES, ...METHODS.map((m) => m.name)];
 }
 
 function parseValue(text: string): OptionValue {
@@ -145,6 +76,15 @@ export function parseOptimizerSpec(text: string): OptimizerSpec {
     options[key.trim()] = parseValue(value.trim());
   }
   return { label: text.trim(), name, options };
+}
+
+/** The text of a spec: `name` or `name(key=value,…)`. */
+export function formatOptimizerSpec(
+  name: string,
+  options: Readonly<Record<string, unknown>> = {},
+): string {
+  const pairs = Object.entries(options).map(([key, value]) => `${key}=${String(value)}`);
+  return pairs.length === 0 ? name : `${name}(${pairs.join(',')})`;
 }
 
 /** Splits `sgd,sam(rho=0.1,adaptive=true),gsam` at the top-level commas. */
@@ -215,22 +155,23 @@ function withoutKey(
 
 /** The spec's options over the defaults its method takes from the run. */
 function withRunDefaults(
+  method: MethodDefinition,
   spec: OptimizerSpec,
   common: Partial<CommonHyperparameters>,
 ): OptimizerSpec {
-  const defaults = FAMILY[spec.name]?.runDefaults?.(common) ?? {};
-  return { ...spec, options: { ...defaults, ...spec.options } };
+  const defaults = method.runDefaults?.(common) ?? {};
+  return { ...spec, options: { ...(defaults as Record<string, OptionValue>), ...spec.options } };
 }
 
 /** Builds the optimizer a spec names, with the run's shared hyperparameters. */
 export function buildOptimizer(given: OptimizerSpec, common: CommonHyperparameters): tf.Optimizer {
-  const member = FAMILY[given.name];
-  if (member === undefined) return buildBase(given.name, given, common);
-  const spec = withRunDefaults(given, common);
+  const method = findMethod(given.name);
+  if (method === undefined) return buildBase(given.name, given, common);
+  const spec = withRunDefaults(method, given, common);
   const baseName = String(spec.options['base'] ?? common.base);
   const options: Record<string, unknown> = {};
   let baseCommon = common;
-  if (member.ownsWeightDecay === true && baseName !== 'adamw') {
+  if (method.ownsWeightDecay === true && baseName !== 'adamw') {
     options['weightDecay'] = number(spec, 'weightDecay', common.weightDecay);
     baseCommon = { ...common, weightDecay: 0 };
   }
@@ -243,7 +184,7 @@ export function buildOptimizer(given: OptimizerSpec, common: CommonHyperparamete
   for (const [key, value] of Object.entries(spec.options))
     if (!SHARED_KEYS.includes(key)) options[key] = value;
   try {
-    return member.factory(base, options as SamOptions & Record<string, unknown>);
+    return method.create(base, options);
   } catch (error) {
     base.dispose();
     throw new Error(`${spec.label}: ${(error as Error).message}`);
@@ -255,6 +196,27 @@ export function passesPerStep(
   spec: OptimizerSpec,
   common: Partial<CommonHyperparameters> = {},
 ): number {
-  const member = FAMILY[spec.name];
-  return member === undefined ? 1 : member.passes(withRunDefaults(spec, common).options);
+  const resolved = methodOptions(spec, common);
+  return resolved === null ? 1 : resolved.method.passes(resolved.options);
+}
+
+/**
+ * The method a spec names and its options over the run's defaults and the method's own, validated
+ * (the base optimizer's keys left out); null for a plain optimizer.
+ */
+export function methodOptions(
+  spec: OptimizerSpec,
+  common: Partial<CommonHyperparameters> = {},
+): { method: MethodDefinition; options: Readonly<Record<string, unknown>> } | null {
+  const method = findMethod(spec.name);
+  if (method === undefined) return null;
+  const own = Object.fromEntries(
+    Object.entries(withRunDefaults(method, spec, common).options).filter(
+      ([key]) => !SHARED_KEYS.includes(key),
+    ),
+  );
+  return {
+    method,
+    options: resolveOptions(method.title, method.options, { ...own, ...method.fixed }),
+  };
 }

@@ -5,18 +5,17 @@
  * checkpoint each epoch (and on request mid-epoch) that `resume` continues exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import type { SAM } from '../core/sam.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches } from '../data/batches.js';
 import { createAugmenter, type AugmentOptions } from '../data/augment.js';
 import { deriveSeed } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import type { ImageDataset } from '../data/types.js';
 import { checkNumber } from '../util/validate.js';
-import { ESAM, type PerExampleLoss } from '../variants/esam.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
-import { createDataParallel, type DataParallelTrainer, type ModelSpec } from '../parallel/index.js';
+import type { ModelSpec } from '../parallel/index.js';
+import { chooseStepKind, type StepKind } from './step-kinds.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
@@ -109,18 +108,29 @@ interface TrainerState {
 const OWNER = 'train';
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
-  const session: { dataParallel: DataParallelTrainer | null } = { dataParallel: null };
+  const settings = checkSettings(options);
+  const { model, state } = await openRun(options);
+  const optimizer = model.optimizer as tf.Optimizer;
+  const stepKind = await chooseStepKind(model, optimizer, {
+    mSharpness: settings.mSharpness,
+    dataParallel: options.dataParallel ?? null,
+  });
   try {
-    return await trainLoop(options, session);
+    return await trainLoop(options, settings, model, state, stepKind);
   } finally {
-    await session.dataParallel?.dispose();
+    await stepKind.dispose();
   }
 }
 
-async function trainLoop(
-  options: TrainerOptions,
-  session: { dataParallel: DataParallelTrainer | null },
-): Promise<TrainResult> {
+interface Settings {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  smoothing: number;
+  mSharpness: number;
+}
+
+function checkSettings(options: TrainerOptions): Settings {
   const epochs = checkNumber(OWNER, 'epochs', options.epochs, { min: 1, integer: true });
   const batchSize = checkNumber(OWNER, 'batchSize', options.batchSize, { min: 1, integer: true });
   const seed = checkNumber(OWNER, 'seed', options.seed, { integer: true });
@@ -138,53 +148,44 @@ async function trainLoop(
       `train: mSharpness is ${mSharpness}, more parts than the batch size ${batchSize}; use at most ${batchSize} parts.`,
     );
   }
-  const { train: trainSet } = options.data;
-  const classes = trainSet.classes;
-  const perEpoch = batchCount(trainSet.count, batchSize);
+  return { epochs, batchSize, seed, smoothing, mSharpness };
+}
 
-  let model: tfl.LayersModel;
-  let state: TrainerState;
+/** The model and the trainer's state: from the checkpoint when resuming, fresh otherwise. */
+async function openRun(
+  options: TrainerOptions,
+): Promise<{ model: tfl.LayersModel; state: TrainerState }> {
   if (options.resume && options.checkpointDir && checkpointExists(options.checkpointDir)) {
     const loaded = await loadCheckpoint<TrainerState>(options.checkpointDir);
-    model = loaded.model;
-    state = loaded.state;
-    if (state.version !== 1)
+    if (loaded.state.version !== 1) {
       throw new Error(
-        `checkpoint state version ${state.version} is not supported by this version.`,
+        `checkpoint state version ${loaded.state.version} is not supported by this version.`,
       );
-  } else {
-    model = options.buildModel();
-    model.compile({
-      optimizer: options.buildOptimizer(),
-      loss: 'categoricalCrossentropy',
-      metrics: ['accuracy'],
-    });
-    state = {
-      version: 1,
-      epoch: 0,
-      batchInEpoch: 0,
-      step: 0,
-      history: [],
-      partial: emptyPartial(),
-    };
+    }
+    return loaded;
   }
+  const model = options.buildModel();
+  model.compile({
+    optimizer: options.buildOptimizer(),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+  return {
+    model,
+    state: { version: 1, epoch: 0, batchInEpoch: 0, step: 0, history: [], partial: emptyPartial() },
+  };
+}
+
+async function trainLoop(
+  options: TrainerOptions,
+  { epochs, batchSize, seed, smoothing }: Settings,
+  model: tfl.LayersModel,
+  state: TrainerState,
+  stepKind: StepKind,
+): Promise<TrainResult> {
+  const trainSet = options.data.train;
+  const perEpoch = batchCount(trainSet.count, batchSize);
   const optimizer = model.optimizer as tf.Optimizer;
-  if (mSharpness > 1 && typeof (optimizer as Partial<SAM>).stepMSharpness !== 'function') {
-    throw new Error(
-      `train: mSharpness ${mSharpness} needs a sharpness-aware optimizer (sam, asam, samon, esam(gamma=1)); ${optimizer.getClassName()} has no perturbation to split.`,
-    );
-  }
-  const selectsData = Object.prototype.isPrototypeOf.call(ESAM.prototype, optimizer)
-    ? (optimizer as ESAM).gamma < 1
-    : false;
-  if (selectsData && mSharpness > 1) {
-    throw new Error(
-      `train: mSharpness ${mSharpness} with ESAM's data selection (gamma ${(optimizer as ESAM).gamma}): one selection over m parts is not defined. ` +
-        'Use esam(gamma=1) (weight perturbation only) for m-sharpness, or drop mSharpness.',
-    );
-  }
-  const dataParallel = await startDataParallel(options, model, optimizer, mSharpness);
-  session.dataParallel = dataParallel;
   const started = performance.now();
   const secondsBefore = state.history.at(-1)?.seconds ?? 0;
   const checkpoint = async () => {
@@ -208,27 +209,18 @@ async function trainLoop(
         : batch.xs;
       const targets =
         smoothing > 0
-          ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / classes))
+          ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / trainSet.classes))
           : batch.ys;
       const stepStart = performance.now();
-      const values =
-        dataParallel !== null
-          ? await dataParallel.trainOnBatch(inputs, targets)
-          : mSharpness > 1
-            ? mSharpnessStep(model, optimizer as SAM, inputs, targets, mSharpness)
-            : selectsData
-              ? dataSelectionStep(model, optimizer as ESAM, inputs, targets)
-              : ((await model.trainOnBatch(inputs, targets)) as number[]);
+      const [loss, accuracy] = await stepKind.step(inputs, targets);
       const stepMs = performance.now() - stepStart;
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
       batch.dispose();
-      const [loss, accuracy] = values as [number, number];
-      const size = batch.indices.length;
       const partial = state.partial;
-      partial.lossSum += loss * size;
-      partial.accuracySum += accuracy * size;
-      partial.samples += size;
+      partial.lossSum += loss * batch.indices.length;
+      partial.accuracySum += accuracy * batch.indices.length;
+      partial.samples += batch.indices.length;
       partial.stepMs += stepMs;
       partial.steps += 1;
       state.step += 1;
@@ -251,22 +243,12 @@ async function trainLoop(
         return { model, history: state.history, completed: false, steps: state.step };
       }
     }
-    const partial = state.partial;
-    const validation = evaluate(model, options.data.validation, options.evaluationBatchSize);
-    const test = evaluate(model, options.data.test, options.evaluationBatchSize);
-    const record: EpochRecord = {
-      epoch: state.epoch + 1,
-      step: state.step,
-      learningRate: getLearningRate(optimizer),
-      trainLoss: partial.lossSum / partial.samples,
-      trainAccuracy: partial.accuracySum / partial.samples,
-      validationLoss: validation?.loss ?? null,
-      validationAccuracy: validation?.accuracy ?? null,
-      testLoss: test?.loss ?? null,
-      testAccuracy: test?.accuracy ?? null,
-      msPerStep: partial.stepMs / partial.steps,
-      seconds: secondsBefore + (performance.now() - started) / 1000,
-    };
+    const record = epochRecord(
+      options,
+      model,
+      state,
+      secondsBefore + (performance.now() - started) / 1000,
+    );
     state.history.push(record);
     state.batchInEpoch = 0;
     state.partial = emptyPartial();
@@ -276,6 +258,31 @@ async function trainLoop(
     state.epoch -= 1;
   }
   return { model, history: state.history, completed: true, steps: state.step };
+}
+
+/** The epoch's training figures, and the model's on validation and test data. */
+function epochRecord(
+  options: TrainerOptions,
+  model: tfl.LayersModel,
+  state: TrainerState,
+  seconds: number,
+): EpochRecord {
+  const partial = state.partial;
+  const validation = evaluate(model, options.data.validation, options.evaluationBatchSize);
+  const test = evaluate(model, options.data.test, options.evaluationBatchSize);
+  return {
+    epoch: state.epoch + 1,
+    step: state.step,
+    learningRate: getLearningRate(model.optimizer as tf.Optimizer),
+    trainLoss: partial.lossSum / partial.samples,
+    trainAccuracy: partial.accuracySum / partial.samples,
+    validationLoss: validation?.loss ?? null,
+    validationAccuracy: validation?.accuracy ?? null,
+    testLoss: test?.loss ?? null,
+    testAccuracy: test?.accuracy ?? null,
+    msPerStep: partial.stepMs / partial.steps,
+    seconds,
+  };
 }
 
 function emptyPartial(): TrainerState['partial'] {
@@ -312,115 +319,4 @@ export function evaluate(
     correct += hits;
   }
   return { loss: lossSum / dataset.count, accuracy: correct / dataset.count };
-}
-
-/**
- * One m-sharpness step on contiguous parts of the batch; returns [loss, accuracy] at w, the
- * values `trainOnBatch` would report.
- */
-function mSharpnessStep(
-  model: tfl.LayersModel,
-  optimizer: SAM,
-  inputs: tf.Tensor,
-  targets: tf.Tensor,
-  parts: number,
-): [number, number] {
-  const rows = inputs.shape[0] as number;
-  const bounds = Array.from({ length: parts + 1 }, (_, j) => Math.round((j * rows) / parts));
-  const slices = bounds.slice(0, -1).map((start, j) => {
-    const size = (bounds[j + 1] as number) - start;
-    return {
-      xs: tf.slice(inputs, start, size),
-      ys: tf.slice(targets, start, size),
-      size,
-    };
-  });
-  const accuracies: tf.Scalar[] = [];
-  const lossFns = slices.map(({ xs, ys }) => {
-    let calls = 0;
-    return () => {
-      const output = model.apply(xs, { training: true }) as tf.Tensor;
-      if (calls++ === 0) {
-        accuracies.push(tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar));
-      }
-      return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
-    };
-  });
-  try {
-    const loss = optimizer.stepMSharpness(
-      lossFns,
-      model.trainableWeights.map((w) => w.read() as tf.Variable),
-    );
-    const value = loss.dataSync()[0] as number;
-    loss.dispose();
-    const accuracy =
-      accuracies.reduce(
-        (sum, a, j) => sum + (a.dataSync()[0] as number) * (slices[j] as { size: number }).size,
-        0,
-      ) / rows;
-    return [value, accuracy];
-  } finally {
-    tf.dispose([...accuracies, ...slices.flatMap((s) => [s.xs, s.ys])]);
-  }
-}
-
-/**
- * One ESAM step with sharpness-sensitive data selection (`ESAM.stepWithDataSelection`) on the
- * compiled loss per example; returns [loss, accuracy] at w, the values `trainOnBatch` would report.
- */
-function dataSelectionStep(
-  model: tfl.LayersModel,
-  optimizer: ESAM,
-  inputs: tf.Tensor,
-  targets: tf.Tensor,
-): [number, number] {
-  let accuracy: tf.Scalar | null = null;
-  const perExampleLoss: PerExampleLoss = (indices) => {
-    const xs = indices === null ? inputs : tf.gather(inputs, indices);
-    const ys = indices === null ? targets : tf.gather(targets, indices);
-    const output = model.apply(xs, { training: true }) as tf.Tensor;
-    if (accuracy === null) {
-      accuracy = tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar);
-    }
-    return tfl.metrics.categoricalCrossentropy(ys, output) as tf.Tensor1D;
-  };
-  const loss = optimizer.stepWithDataSelection(
-    perExampleLoss,
-    model.trainableWeights.map((w) => w.read() as tf.Variable),
-  );
-  try {
-    return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
-  } finally {
-    tf.dispose([loss, ...(accuracy === null ? [] : [accuracy])]);
-  }
-}
-
-/** The data-parallel trainer of `options.dataParallel` around `model`, or null when off. */
-async function startDataParallel(
-  options: TrainerOptions,
-  model: tfl.LayersModel,
-  optimizer: tf.Optimizer,
-  mSharpness: number,
-): Promise<DataParallelTrainer | null> {
-  const spec = options.dataParallel;
-  if (spec == null) return null;
-  const replicas = checkNumber(OWNER, 'dataParallel.replicas', spec.replicas, {
-    min: 1,
-    integer: true,
-  });
-  if (replicas === 1) return null;
-  if (mSharpness > 1) {
-    throw new Error(
-      `train: mSharpness ${mSharpness} with dataParallel: data-parallel SAM already takes one perturbation per slice (m = replicas = ${replicas}); drop mSharpness.`,
-    );
-  }
-  // The main thread computes a slice when it trains on the workers' backend (src/parallel).
-  const mainThreadSlice = tf.getBackend() === 'wasm';
-  return createDataParallel({
-    model: spec.model,
-    workers: mainThreadSlice ? replicas - 1 : replicas,
-    mainThreadSlice,
-    optimizer,
-    mainModel: model,
-  });
 }

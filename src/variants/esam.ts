@@ -13,8 +13,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import type {
+  Capabilities,
+  DataSelecting,
+  MethodDefinition,
+  PerExampleLoss,
+} from '../core/method.js';
 import type { NamedTensor } from '../util/types.js';
-import { checkNumber } from '../util/validate.js';
+import { numberOption, withDefaults, type SchemaOf } from '../util/options.js';
 import { createRandom, deriveSeed } from '../util/random.js';
 
 export interface EsamOptions extends SamOptions {
@@ -26,10 +33,28 @@ export interface EsamOptions extends SamOptions {
   seed?: number;
 }
 
-/** Per-example losses of the batch, or of the examples at `indices` (int32) when given. */
-export type PerExampleLoss = (indices: tf.Tensor1D | null) => tf.Tensor1D;
+export const ESAM_OPTIONS = {
+  ...withDefaults(SAM_OPTIONS, { epsilon: 1e-7 }),
+  beta: numberOption({
+    default: 0.6,
+    min: 0,
+    minInclusive: false,
+    max: 1,
+    doc: 'probability that a variable is perturbed in a step (SWP)',
+  }),
+  gamma: numberOption({
+    default: 0.5,
+    min: 0,
+    minInclusive: false,
+    max: 1,
+    doc: 'fraction of the batch the second pass uses (SDS; 1 = all)',
+  }),
+  seed: numberOption({ default: 0, integer: true, doc: 'seed of the per-step variable subsets' }),
+} satisfies SchemaOf<EsamOptions>;
 
-export class ESAM extends SAM {
+export type { PerExampleLoss };
+
+export class ESAM extends SAM implements DataSelecting {
   static override get className(): string {
     return 'ESAM';
   }
@@ -42,15 +67,21 @@ export class ESAM extends SAM {
   private narrowedAt: number | null = null;
 
   constructor(base: tf.Optimizer, options: EsamOptions = {}) {
-    const { beta, gamma, seed, ...samOptions } = options;
-    super(base, { ...samOptions, epsilon: samOptions.epsilon ?? 1e-7 });
-    this.beta = checkNumber('ESAM', 'beta', beta ?? 0.6, { min: 0, minInclusive: false, max: 1 });
-    this.gamma = checkNumber('ESAM', 'gamma', gamma ?? 0.5, {
-      min: 0,
-      minInclusive: false,
-      max: 1,
-    });
-    this.seed = checkNumber('ESAM', 'seed', seed ?? 0, { integer: true });
+    super(base, options, ESAM_OPTIONS);
+    const o = this.options<EsamOptions>();
+    this.beta = o.beta;
+    this.gamma = o.gamma;
+    this.seed = o.seed;
+  }
+
+  /** Data selection (γ < 1) needs per-example losses; weight perturbation alone splits like SAM. */
+  override get capabilities(): Capabilities {
+    const selects = this.gamma < 1;
+    return {
+      mSharpness: !selects && this.ascentSteps === 1,
+      dataParallel: false,
+      dataSelection: selects,
+    };
   }
 
   /** The variables perturbed at step `iteration` (each with probability β; at least one). */
@@ -69,7 +100,7 @@ export class ESAM extends SAM {
     return variables.filter((_, i) => kept[i]);
   }
 
-  protected override perturbedMask(variables: readonly tf.Variable[]): boolean[] {
+  protected override perturbedMask(variables: readonly { name: string }[]): boolean[] {
     const iteration = this.iterations;
     if (this.narrowedAt === iteration) return variables.map(() => true);
     if (this.mask === null || this.mask.iteration !== iteration) {
@@ -180,10 +211,6 @@ export class ESAM extends SAM {
       );
     }
   }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { beta: this.beta, gamma: this.gamma, seed: this.seed };
-  }
 }
 
 tf.serialization.registerClass(ESAM);
@@ -192,3 +219,19 @@ tf.serialization.registerClass(ESAM);
 export function esam(base: tf.Optimizer, options: EsamOptions = {}): ESAM {
   return new ESAM(base, options);
 }
+
+export const ESAM_METHOD: MethodDefinition = {
+  name: 'esam',
+  title: 'ESAM',
+  summary: 'perturbs a random subset of the weights, trains on the examples whose loss rose most',
+  paper: 'Du et al., ICLR 2022',
+  options: ESAM_OPTIONS,
+  create: (base, options) => esam(base, options),
+  // Data selection adds a forward-only pass, about a third of a step.
+  passes: (o) => {
+    const gamma = o['gamma'] as number;
+    return 1 + gamma + (gamma < 1 ? 1 / 3 : 0);
+  },
+  selectionFraction: 'gamma',
+  variants: [{ gamma: 1 }],
+};

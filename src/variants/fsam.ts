@@ -6,8 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { NamedSlots } from '../optimizers/slots.js';
-import { checkNumber } from '../util/validate.js';
+import { numberOption, type SchemaOf } from '../util/options.js';
 import { axpbyOf } from '../math/fused-ops.js';
 
 export interface FsamOptions extends SamOptions {
@@ -16,6 +19,17 @@ export interface FsamOptions extends SamOptions {
   /** Decay of the gradient moving average (default 0.9). */
   lambda?: number;
 }
+
+export const FSAM_OPTIONS = {
+  ...SAM_OPTIONS,
+  sigma: numberOption({ default: 1, min: 0, doc: 'weight of the removed full-gradient estimate' }),
+  lambda: numberOption({
+    default: 0.9,
+    min: 0,
+    max: 1,
+    doc: 'decay of the gradient moving average',
+  }),
+} satisfies SchemaOf<FsamOptions>;
 
 export class FSAM extends SAM {
   static override get className(): string {
@@ -26,12 +40,16 @@ export class FSAM extends SAM {
   readonly lambda: number;
 
   constructor(base: tf.Optimizer, options: FsamOptions = {}) {
-    const { sigma, lambda, ...samOptions } = options;
-    super(base, samOptions);
+    super(base, options, FSAM_OPTIONS);
     this.keepsFirstGradients = true;
-    this.sigma = checkNumber('FSAM', 'sigma', sigma ?? 1, { min: 0 });
-    this.lambda = checkNumber('FSAM', 'lambda', lambda ?? 0.9, { min: 0, max: 1 });
+    const o = this.options<FsamOptions>();
+    this.sigma = o.sigma;
+    this.lambda = o.lambda;
     this.state = new NamedSlots('FSAM', ['momentum']);
+  }
+
+  override get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   protected override ascentDirection(
@@ -60,10 +78,6 @@ export class FSAM extends SAM {
     });
     return context.perturbedGradients;
   }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { sigma: this.sigma, lambda: this.lambda };
-  }
 }
 
 tf.serialization.registerClass(FSAM);
@@ -71,3 +85,21 @@ tf.serialization.registerClass(FSAM);
 export function fsam(base: tf.Optimizer, options: FsamOptions = {}): FSAM {
   return new FSAM(base, options);
 }
+
+export const FSAM_METHOD: MethodDefinition = {
+  name: 'fsam',
+  title: 'F-SAM',
+  summary: 'ascends along g − σ·m, the gradient without its full-batch component',
+  paper: 'Li et al., CVPR 2024',
+  options: FSAM_OPTIONS,
+  create: (base, options) => fsam(base, options),
+  passes: () => 2,
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      sigma: referenceNumber(c, 'sigma'),
+      // The official code calls λ `lmbda`.
+      lambda: referenceNumber(c, 'lmbda') ?? referenceNumber(c, 'lambda'),
+    },
+  }),
+};

@@ -5,8 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkNumber } from '../util/validate.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { referenceAdaptive, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { linearCombination, orthogonalComponent } from '../math/tree.js';
+import { numberOption, type SchemaOf } from '../util/options.js';
 
 export interface GsamOptions extends SamOptions {
   /** Weight of the surrogate-gap descent (default 0.4). */
@@ -16,6 +19,25 @@ export interface GsamOptions extends SamOptions {
   lrMin?: number | null;
   lrMax?: number | null;
 }
+
+export const GSAM_OPTIONS = {
+  ...SAM_OPTIONS,
+  alpha: numberOption({ default: 0.4, min: 0, doc: 'weight of the surrogate-gap descent' }),
+  rhoMin: numberOption({
+    default: null,
+    min: 0,
+    maxFrom: 'rho',
+    doc: 'with lrMin/lrMax: rho follows the learning rate from rhoMin up to rho',
+  }),
+  lrMin: numberOption({ default: null, min: 0, doc: 'learning rate at which rho is rhoMin' }),
+  lrMax: numberOption({
+    default: null,
+    min: 0,
+    minFrom: 'lrMin',
+    minInclusive: false,
+    doc: 'learning rate at which rho is rho',
+  }),
+} satisfies SchemaOf<GsamOptions>;
 
 export class GSAM extends SAM {
   static override get className(): string {
@@ -28,23 +50,23 @@ export class GSAM extends SAM {
   readonly lrMax: number | null;
 
   constructor(base: tf.Optimizer, options: GsamOptions = {}) {
-    const { alpha, rhoMin, lrMin, lrMax, ...samOptions } = options;
-    super(base, samOptions);
+    super(base, options, GSAM_OPTIONS);
     this.keepsFirstGradients = true;
-    this.alpha = checkNumber('GSAM', 'alpha', alpha ?? 0.4, { min: 0 });
-    const tied = [rhoMin, lrMin, lrMax].filter((v) => v != null).length;
+    const o = this.options<GsamOptions>();
+    const tied = [o.rhoMin, o.lrMin, o.lrMax].filter((v) => v !== null).length;
     if (tied !== 0 && tied !== 3) {
       throw new Error(
-        `GSAM: options rhoMin, lrMin and lrMax go together (got rhoMin ${rhoMin}, lrMin ${lrMin}, lrMax ${lrMax}); give all three to tie rho to the learning rate, or none for a constant rho.`,
+        `GSAM: options rhoMin, lrMin and lrMax go together (got rhoMin ${o.rhoMin}, lrMin ${o.lrMin}, lrMax ${o.lrMax}); give all three to tie rho to the learning rate, or none for a constant rho.`,
       );
     }
-    this.rhoMin =
-      rhoMin == null ? null : checkNumber('GSAM', 'rhoMin', rhoMin, { min: 0, max: this.rho });
-    this.lrMin = lrMin == null ? null : checkNumber('GSAM', 'lrMin', lrMin, { min: 0 });
-    this.lrMax =
-      lrMax == null
-        ? null
-        : checkNumber('GSAM', 'lrMax', lrMax, { min: this.lrMin ?? 0, minInclusive: false });
+    this.alpha = o.alpha;
+    this.rhoMin = o.rhoMin;
+    this.lrMin = o.lrMin;
+    this.lrMax = o.lrMax;
+  }
+
+  override get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   protected override currentRho(): number {
@@ -65,10 +87,6 @@ export class GSAM extends SAM {
       return linearCombination(1, gSam, -this.alpha, perpendicular);
     });
   }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { alpha: this.alpha, rhoMin: this.rhoMin, lrMin: this.lrMin, lrMax: this.lrMax };
-  }
 }
 
 tf.serialization.registerClass(GSAM);
@@ -76,3 +94,20 @@ tf.serialization.registerClass(GSAM);
 export function gsam(base: tf.Optimizer, options: GsamOptions = {}): GSAM {
   return new GSAM(base, options);
 }
+
+export const GSAM_METHOD: MethodDefinition = {
+  name: 'gsam',
+  title: 'GSAM',
+  summary: 'hands the base g_sam − α·g⊥, descending the surrogate gap',
+  paper: 'Zhuang et al., ICLR 2022',
+  options: GSAM_OPTIONS,
+  create: (base, options) => gsam(base, options),
+  passes: () => 2,
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      alpha: referenceNumber(c, 'alpha'),
+      ...referenceAdaptive(c),
+    },
+  }),
+};

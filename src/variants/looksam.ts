@@ -7,8 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { referenceAdaptive, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { NamedSlots } from '../optimizers/slots.js';
-import { checkChoice, checkNumber } from '../util/validate.js';
+import { choiceOption, numberOption, type SchemaOf } from '../util/options.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm, orthogonalComponent, orthogonalComponentPerTensor } from '../math/tree.js';
 
@@ -23,6 +26,22 @@ export interface LookSamOptions extends SamOptions {
   projection?: LookSamProjection;
 }
 
+export const LOOKSAM_OPTIONS = {
+  ...SAM_OPTIONS,
+  k: numberOption({
+    default: 5,
+    min: 1,
+    integer: true,
+    doc: 'take the perturbed pass every k steps',
+  }),
+  alpha: numberOption({ default: 0.7, min: 0, doc: 'weight of the reused direction' }),
+  projection: choiceOption(
+    ['per-tensor', 'global'] as const,
+    'per-tensor',
+    'where the norm and the projection are taken',
+  ),
+} satisfies SchemaOf<LookSamOptions>;
+
 export class LookSAM extends SAM {
   static override get className(): string {
     return 'LookSAM';
@@ -33,16 +52,17 @@ export class LookSAM extends SAM {
   readonly projection: LookSamProjection;
 
   constructor(base: tf.Optimizer, options: LookSamOptions = {}) {
-    const { k, alpha, projection, ...samOptions } = options;
-    super(base, samOptions);
+    super(base, options, LOOKSAM_OPTIONS);
     this.keepsFirstGradients = true;
-    this.k = checkNumber('LookSAM', 'k', k ?? 5, { min: 1, integer: true });
-    this.alpha = checkNumber('LookSAM', 'alpha', alpha ?? 0.7, { min: 0 });
-    this.projection = checkChoice('LookSAM', 'projection', projection ?? 'per-tensor', [
-      'per-tensor',
-      'global',
-    ]);
+    const o = this.options<LookSamOptions>();
+    this.k = o.k;
+    this.alpha = o.alpha;
+    this.projection = o.projection;
     this.state = new NamedSlots('LookSAM', ['gv']);
+  }
+
+  override get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   protected override usesPerturbedPass(iteration: number): boolean {
@@ -88,10 +108,6 @@ export class LookSAM extends SAM {
       });
     });
   }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { k: this.k, alpha: this.alpha, projection: this.projection };
-  }
 }
 
 tf.serialization.registerClass(LookSAM);
@@ -99,3 +115,22 @@ tf.serialization.registerClass(LookSAM);
 export function looksam(base: tf.Optimizer, options: LookSamOptions = {}): LookSAM {
   return new LookSAM(base, options);
 }
+
+export const LOOKSAM_METHOD: MethodDefinition = {
+  name: 'looksam',
+  title: 'LookSAM',
+  summary: 'the perturbed pass every k steps; the steps between reuse its direction',
+  paper: 'Liu et al., CVPR 2022',
+  options: LOOKSAM_OPTIONS,
+  create: (base, options) => looksam(base, options),
+  passes: (o) => 1 + 1 / (o['k'] as number),
+  cycle: (o) => o['k'] as number,
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      k: referenceNumber(c, 'k'),
+      alpha: referenceNumber(c, 'alpha'),
+      ...referenceAdaptive(c),
+    },
+  }),
+};

@@ -9,21 +9,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../util/types.js';
-import { checkKnownOptions, checkNumber } from '../util/validate.js';
+import { numberOption, type SchemaOf } from '../util/options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm } from '../math/tree.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { gradientList } from '../optimizers/gradients.js';
-import {
-  accumulatedPowers,
-  deserializeOptimizer,
-  disposeOptimizer,
-  getLearningRate,
-  isOptimizer,
-  restoreAccumulatedPowers,
-  serializeOptimizer,
-  setLearningRate,
-} from '../optimizers/registry.js';
+import { WrapperOptimizer } from '../optimizers/wrapper.js';
 
 export interface MsamOptions {
   /** Distance of the held point from w (default 0.3, the paper's CIFAR setting). */
@@ -34,10 +27,23 @@ export interface MsamOptions {
   epsilon?: number;
 }
 
+export const MSAM_OPTIONS = {
+  rho: numberOption({ default: 0.3, min: 0, doc: 'distance of the held point from w' }),
+  weightDecay: numberOption({
+    default: 0,
+    min: 0,
+    doc: 'coupled L2 weight decay, taken at the held point',
+  }),
+  epsilon: numberOption({
+    default: 1e-12,
+    min: 0,
+    minInclusive: false,
+    doc: 'added to the norm of the momentum buffer',
+  }),
+} satisfies SchemaOf<MsamOptions>;
+
 const OWNER = 'MSAM';
-const OPTION_NAMES = ['rho', 'weightDecay', 'epsilon'] as const;
-const BASE_PREFIX = 'base/';
-const POWERS_PREFIX = 'msam/base/';
+const MOMENTUM_BASES = ['Momentum', 'Adam', 'AdamW'];
 
 interface OptimizerSlot {
   variable: tf.Variable;
@@ -58,40 +64,38 @@ function momentumBuffers(
   return positions.map((p) => slots?.[p]?.variable ?? null);
 }
 
-export class MSAM extends tf.Optimizer {
+export class MSAM extends WrapperOptimizer {
   static get className(): string {
     return 'MSAM';
   }
 
-  readonly base: tf.Optimizer;
   rho: number;
   readonly weightDecay: number;
   readonly epsilon: number;
-  /** The order gradients are handed to the base (tfjs-core optimizers keep state by position). */
-  private readonly gradientOrder = new Map<string, number>();
   private held: { variables: tf.Variable[]; originals: tf.Tensor[] } | null = null;
 
   constructor(base: tf.Optimizer, options: MsamOptions = {}) {
-    super();
-    if (!isOptimizer(base)) {
-      throw new Error(
-        `${OWNER}: the first argument must be a tfjs optimizer with a momentum buffer (tf.train.momentum, tf.train.adam or adamw()); got ${String(base)}.`,
-      );
-    }
+    super(base, options, MSAM_OPTIONS, {
+      owner: OWNER,
+      prefix: 'msam/',
+      baseHint:
+        'a tfjs optimizer with a momentum buffer (tf.train.momentum, tf.train.adam or adamw())',
+    });
     const kind = base.getClassName();
-    if (!['Momentum', 'Adam', 'AdamW'].includes(kind)) {
+    if (!MOMENTUM_BASES.includes(kind)) {
       throw new Error(
         `${OWNER}: the base optimizer is ${kind}, which has no momentum buffer to follow. Use tf.train.momentum(lr, 0.9) (the paper's SGD form), tf.train.adam(lr) or adamw({...}).`,
       );
     }
-    checkKnownOptions(OWNER, options, OPTION_NAMES);
-    this.base = base;
-    this.rho = checkNumber(OWNER, 'rho', options.rho ?? 0.3, { min: 0 });
-    this.weightDecay = checkNumber(OWNER, 'weightDecay', options.weightDecay ?? 0, { min: 0 });
-    this.epsilon = checkNumber(OWNER, 'epsilon', options.epsilon ?? 1e-12, {
-      min: 0,
-      minInclusive: false,
-    });
+    const o = this.options<MsamOptions>();
+    this.rho = o.rho;
+    this.weightDecay = o.weightDecay;
+    this.epsilon = o.epsilon;
+  }
+
+  /** One pass per step at a point of its own: no step kind splits it. */
+  get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   /** `model.fit` entry point; returns the loss at the held point, where the gradient is taken. */
@@ -136,14 +140,7 @@ export class MSAM extends tf.Optimizer {
         `${OWNER}.moveToHeldPoint() was called twice without applyAtHeldPoint() between them; the weights are still shifted. Call applyAtHeldPoint(gradients) first.`,
       );
     }
-    variables.forEach((v) => {
-      if (!this.gradientOrder.has(v.name)) this.gradientOrder.set(v.name, this.gradientOrder.size);
-    });
-    const buffers = momentumBuffers(
-      this.base,
-      variables,
-      variables.map((v) => this.gradientOrder.get(v.name) as number),
-    );
+    const buffers = momentumBuffers(this.base, variables, this.positionsOf(variables));
     const present = buffers.filter((b): b is tf.Tensor => b !== null);
     const norm = present.length === 0 ? 0 : readScalar(globalNorm(present));
     const originals = variables.map((v) => tf.keep(tf.clone(v)));
@@ -171,28 +168,11 @@ export class MSAM extends tf.Optimizer {
         ? null
         : tf.tidy(() => list.map((g) => tf.add(g.gradient, tf.mul(g.variable, this.weightDecay))));
     this.restore();
-    const byName = new Map(list.map((g, i) => [g.variable.name, decayed?.[i] ?? g.gradient]));
-    this.applyInOrder(byName);
+    this.applyToBase(
+      list.map((g) => g.variable),
+      decayed ?? list.map((g) => g.gradient),
+    );
     if (decayed !== null) tf.dispose(decayed);
-  }
-
-  /** Applies gradients with the base optimizer, without any shift. */
-  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    const list = gradientList(variableGradients, OWNER);
-    list.forEach(({ variable }) => {
-      if (!this.gradientOrder.has(variable.name))
-        this.gradientOrder.set(variable.name, this.gradientOrder.size);
-    });
-    this.applyInOrder(new Map(list.map((g) => [g.variable.name, g.gradient])));
-  }
-
-  private applyInOrder(byName: Map<string, tf.Tensor>): void {
-    const ordered = [...this.gradientOrder.keys()].map((name) => ({
-      name,
-      tensor: byName.get(name) ?? (null as unknown as tf.Tensor),
-    }));
-    this.base.applyGradients(ordered);
-    this.incrementIterations();
   }
 
   private restore(): void {
@@ -205,64 +185,13 @@ export class MSAM extends tf.Optimizer {
     tf.dispose(held.originals);
   }
 
-  getLearningRate(): number {
-    return getLearningRate(this.base);
-  }
-
-  setLearningRate(learningRate: number): void {
-    setLearningRate(this.base, learningRate);
-  }
-
   override dispose(): void {
     this.restore();
-    disposeOptimizer(this.base);
     super.dispose();
   }
 
-  override async getWeights(): Promise<NamedTensor[]> {
-    const baseWeights = await this.base.getWeights();
-    return [
-      await this.saveIterations(),
-      ...accumulatedPowers(this.base).map((w) => ({
-        name: `${POWERS_PREFIX}${w.name}`,
-        tensor: w.tensor,
-      })),
-      ...baseWeights.map((w) => ({ name: `${BASE_PREFIX}${w.name}`, tensor: w.tensor })),
-    ];
-  }
-
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const iteration = weightValues.find((w) => w.name === 'iter');
-    if (iteration !== undefined) this.iterations_ = (await iteration.tensor.data())[0] as number;
-    const baseWeights = weightValues
-      .filter((w) => w.name.startsWith(BASE_PREFIX))
-      .map((w) => ({ name: w.name.slice(BASE_PREFIX.length), tensor: w.tensor }));
-    if (baseWeights.length > 0) await this.base.setWeights(baseWeights);
-    restoreAccumulatedPowers(
-      this.base,
-      weightValues
-        .filter((w) => w.name.startsWith(POWERS_PREFIX))
-        .map((w) => ({ name: w.name.slice(POWERS_PREFIX.length), tensor: w.tensor })),
-    );
-  }
-
-  getConfig(): tf.serialization.ConfigDict {
-    return {
-      rho: this.rho,
-      weightDecay: this.weightDecay,
-      epsilon: this.epsilon,
-      base: serializeOptimizer(this.base) as unknown as tf.serialization.ConfigDict,
-    };
-  }
-
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const base = deserializeOptimizer(config['base'], cls.className);
-    const options: MsamOptions = {};
-    for (const key of OPTION_NAMES) if (config[key] != null) options[key] = config[key] as number;
-    return new cls(base, options);
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rho: this.rho };
   }
 }
 
@@ -278,3 +207,21 @@ function readScalar(t: tf.Scalar): number {
 export function msam(base: tf.Optimizer, options: MsamOptions = {}): MSAM {
   return new MSAM(base, options);
 }
+
+export const MSAM_METHOD: MethodDefinition = {
+  name: 'msam',
+  title: 'MSAM',
+  summary: 'one pass per step, at w shifted against the momentum buffer',
+  paper: 'Becker et al., arXiv 2401.12033',
+  options: MSAM_OPTIONS,
+  create: (base, options) => msam(base, options),
+  passes: () => 1,
+  bases: ['momentum', 'adam', 'adamw'],
+  ownsWeightDecay: true,
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      weightDecay: referenceNumber(c, 'weightDecay'),
+    },
+  }),
+};

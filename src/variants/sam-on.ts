@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
-import { optionError } from '../util/validate.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import type { MethodDefinition } from '../core/method.js';
+import { textOption, type SchemaOf } from '../util/options.js';
 
 /** tfjs-layers names: `batch_normalization_BatchNormalization3/gamma`, `layer_normalization_…/beta`. */
 export const NORMALIZATION_VARIABLE_PATTERN = '(^|/)[^/]*normalization[^/]*/(gamma|beta)(_\\d+)?$';
@@ -14,6 +16,22 @@ export interface SamOnOptions extends SamOptions {
   /** Regular expression (case-insensitive) on variable names selecting what is perturbed. */
   variablePattern?: string;
 }
+
+export const SAMON_OPTIONS = {
+  ...SAM_OPTIONS,
+  variablePattern: textOption({
+    default: NORMALIZATION_VARIABLE_PATTERN,
+    check: (text) => {
+      try {
+        new RegExp(text, 'i');
+        return null;
+      } catch (error) {
+        return `a valid regular expression (${(error as Error).message})`;
+      }
+    },
+    doc: 'regular expression (case-insensitive) on variable names: the perturbed ones',
+  }),
+} satisfies SchemaOf<SamOnOptions>;
 
 export class SAMON extends SAM {
   static override get className(): string {
@@ -24,42 +42,42 @@ export class SAMON extends SAM {
   private readonly matcher: RegExp;
 
   constructor(base: tf.Optimizer, options: SamOnOptions = {}) {
-    const { variablePattern, ...samOptions } = options;
-    super(base, samOptions);
-    this.variablePattern = variablePattern ?? NORMALIZATION_VARIABLE_PATTERN;
-    try {
-      this.matcher = new RegExp(this.variablePattern, 'i');
-    } catch (error) {
-      throw optionError(
-        'SAMON',
-        'variablePattern',
-        variablePattern,
-        `a valid regular expression (${(error as Error).message})`,
-      );
-    }
+    super(base, options, SAMON_OPTIONS);
+    this.variablePattern = this.options<SamOnOptions>().variablePattern;
+    this.matcher = new RegExp(this.variablePattern, 'i');
   }
 
-  protected override perturbedMask(variables: readonly tf.Variable[]): boolean[] {
-    const mask = variables.map((v) => this.matcher.test(v.name));
-    if (!mask.some(Boolean)) {
-      const examples = variables
-        .slice(0, 3)
-        .map((v) => `'${v.name}'`)
-        .join(', ');
-      throw new Error(
-        `SAMON: none of the ${variables.length} trained variables (${examples}${variables.length > 3 ? ', …' : ''}) matches variablePattern /${this.variablePattern}/i. ` +
-          'SAM-ON perturbs normalization layers only: add BatchNormalization/LayerNormalization layers, or pass a variablePattern that selects the variables to perturb.',
+  protected override perturbedMask(variables: readonly { name: string }[]): boolean[] {
+    return variables.map((v) => this.matcher.test(v.name));
+  }
+
+  override noPerturbedVariables(
+    variables: readonly { name: string }[],
+    of: 'step' | 'model',
+  ): string {
+    if (of === 'model') {
+      return (
+        `none of the model's ${variables.length} trainable variables matches SAMON's variablePattern /${this.variablePattern}/i. ` +
+        'SAM-ON perturbs normalization layers only: use a model with BatchNormalization/LayerNormalization layers, or another variablePattern.'
       );
     }
-    return mask;
+    const examples = variables
+      .slice(0, 3)
+      .map((v) => `'${v.name}'`)
+      .join(', ');
+    return (
+      `none of the ${variables.length} trained variables (${examples}${variables.length > 3 ? ', …' : ''}) matches variablePattern /${this.variablePattern}/i. ` +
+      'SAM-ON perturbs normalization layers only: add BatchNormalization/LayerNormalization layers, or pass a variablePattern that selects the variables to perturb.'
+    );
   }
 
   /**
-   * Stored hex-encoded (UTF-8): tfjs-layers camel-cases every string of a loaded training config
-   * (`a_b` → `aB`), which would change a regular expression.
+   * The pattern is stored hex-encoded (UTF-8): tfjs-layers camel-cases every string of a loaded
+   * training config (`a_b` → `aB`), which would change a regular expression.
    */
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { variablePatternHex: toHex(this.variablePattern) };
+  override getConfig(): tf.serialization.ConfigDict {
+    const { variablePattern, ...rest } = super.getConfig();
+    return { ...rest, variablePatternHex: toHex(variablePattern as string) };
   }
 
   static override fromConfig<T extends tf.serialization.Serializable>(
@@ -90,3 +108,14 @@ function fromHex(hex: string): string {
 export function samOn(base: tf.Optimizer, options: SamOnOptions = {}): SAMON {
   return new SAMON(base, options);
 }
+
+export const SAMON_METHOD: MethodDefinition = {
+  name: 'samon',
+  title: 'SAM-ON',
+  summary: 'perturbs only the normalization layers (their scale and offset)',
+  paper: 'Mueller et al., NeurIPS 2023',
+  options: SAMON_OPTIONS,
+  create: (base, options) => samOn(base, options),
+  passes: () => 2,
+  needsNormalizationLayers: true,
+};

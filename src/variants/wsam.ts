@@ -6,7 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkBoolean, checkNumber } from '../util/validate.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import {
+  referenceAdaptive,
+  referenceFlag,
+  referenceNumber,
+  requiredReferenceNumber,
+} from '../core/reference.js';
+import { booleanOption, numberOption, type SchemaOf } from '../util/options.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { linearCombination } from '../math/tree.js';
 
@@ -17,6 +25,18 @@ export interface WsamOptions extends SamOptions {
   decouple?: boolean;
 }
 
+export const WSAM_OPTIONS = {
+  ...SAM_OPTIONS,
+  gamma: numberOption({
+    default: 0.9,
+    min: 0,
+    max: 1,
+    maxInclusive: false,
+    doc: 'weight of sharpness, a = gamma/(1 − gamma)',
+  }),
+  decouple: booleanOption(true, 'apply the sharpness term outside the base optimizer'),
+} satisfies SchemaOf<WsamOptions>;
+
 export class WSAM extends SAM {
   static override get className(): string {
     return 'WSAM';
@@ -26,15 +46,15 @@ export class WSAM extends SAM {
   readonly decouple: boolean;
 
   constructor(base: tf.Optimizer, options: WsamOptions = {}) {
-    const { gamma, decouple, ...samOptions } = options;
-    super(base, samOptions);
+    super(base, options, WSAM_OPTIONS);
     this.keepsFirstGradients = true;
-    this.gamma = checkNumber('WSAM', 'gamma', gamma ?? 0.9, {
-      min: 0,
-      max: 1,
-      maxInclusive: false,
-    });
-    this.decouple = checkBoolean('WSAM', 'decouple', decouple ?? true);
+    const o = this.options<WsamOptions>();
+    this.gamma = o.gamma;
+    this.decouple = o.decouple;
+  }
+
+  override get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   /** a = γ/(1 − γ), the weight of the sharpness term. */
@@ -66,10 +86,6 @@ export class WSAM extends SAM {
       ),
     );
   }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return { gamma: this.gamma, decouple: this.decouple };
-  }
 }
 
 tf.serialization.registerClass(WSAM);
@@ -77,3 +93,21 @@ tf.serialization.registerClass(WSAM);
 export function wsam(base: tf.Optimizer, options: WsamOptions = {}): WSAM {
   return new WSAM(base, options);
 }
+
+export const WSAM_METHOD: MethodDefinition = {
+  name: 'wsam',
+  title: 'WSAM',
+  summary: 'weights sharpness as a regularizer: L(w) + a·(L(w + ε) − L(w))',
+  paper: 'Yue et al., KDD 2023',
+  options: WSAM_OPTIONS,
+  create: (base, options) => wsam(base, options),
+  passes: () => 2,
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      gamma: referenceNumber(c, 'gamma'),
+      decouple: referenceFlag(c, 'decouple'),
+      ...referenceAdaptive(c),
+    },
+  }),
+};

@@ -8,7 +8,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
-import { checkBoolean, checkNumber } from '../util/validate.js';
+import { SAM_OPTIONS } from '../core/sam-options.js';
+import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { referenceFlag, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
+import {
+  booleanOption,
+  functionOption,
+  numberOption,
+  withDefaults,
+  type SchemaOf,
+} from '../util/options.js';
 import { angleBetween, normalize, scaledSlerp, slerp } from '../math/tree.js';
 
 export interface XsamOptions extends SamOptions {
@@ -27,7 +36,45 @@ export interface XsamOptions extends SamOptions {
    * official schedule (a search on the first batch of every epoch).
    */
   alphaEvery?: number;
+  /**
+   * Overrides the α the search picked (not serialized): called with the grid, its probe losses,
+   * the step and the picked α; returns the α to use. For replaying recorded choices.
+   */
+  pickAlpha?: ((choice: AlphaChoice) => number) | null;
 }
+
+/** One α search: the grid, the probe loss at each grid point, and the α the search picked. */
+export interface AlphaChoice {
+  grid: readonly number[];
+  losses: readonly number[];
+  step: number;
+  picked: number;
+}
+
+export const XSAM_OPTIONS = {
+  ...withDefaults(SAM_OPTIONS, { rho: 0.15 }),
+  rhoMax: numberOption({
+    default: (o) => 2 * (o['rho'] as number),
+    min: 0,
+    doc: 'radius of the probe points of the alpha search (2·rho)',
+  }),
+  alpha: numberOption({ default: 1, doc: 'interpolation factor; the start value when dynamic' }),
+  alphaMax: numberOption({ default: 2, min: 0, doc: 'largest alpha of the search grid' }),
+  alphaDelta: numberOption({
+    default: 0.1,
+    min: 0,
+    minInclusive: false,
+    doc: 'spacing of the search grid',
+  }),
+  dynamic: booleanOption(true, "search alpha on the step's batch every alphaEvery steps"),
+  alphaEvery: numberOption({
+    default: 1,
+    min: 1,
+    integer: true,
+    doc: 'steps between alpha searches (the official code: once per epoch)',
+  }),
+  pickAlpha: functionOption('overrides the searched alpha (replays; not serialized)'),
+} satisfies SchemaOf<XsamOptions>;
 
 export class XSAM extends SAM {
   static override get className(): string {
@@ -45,24 +92,20 @@ export class XSAM extends SAM {
   alpha: number;
   /** The probe losses of the most recent search, one per point of `alphaGrid()`. */
   lastProbeLosses: number[] | null = null;
+  private readonly alphaOverride: ((choice: AlphaChoice) => number) | null;
 
   constructor(base: tf.Optimizer, options: XsamOptions = {}) {
-    const { rhoMax, alpha, alphaMax, alphaDelta, dynamic, alphaEvery, ...samOptions } = options;
-    super(base, { ...samOptions, rho: samOptions.rho ?? 0.15 });
+    super(base, options, XSAM_OPTIONS);
     this.keepsPerturbation = true;
-    this.rhoMax = checkNumber('XSAM', 'rhoMax', rhoMax ?? 2 * this.rho, { min: 0 });
-    this.alphaMax = checkNumber('XSAM', 'alphaMax', alphaMax ?? 2, { min: 0 });
-    this.initialAlpha = checkNumber('XSAM', 'alpha', alpha ?? 1, {});
+    const o = this.options<XsamOptions>();
+    this.rhoMax = o.rhoMax;
+    this.alphaMax = o.alphaMax;
+    this.initialAlpha = o.alpha;
     this.alpha = this.initialAlpha;
-    this.alphaDelta = checkNumber('XSAM', 'alphaDelta', alphaDelta ?? 0.1, {
-      min: 0,
-      minInclusive: false,
-    });
-    this.dynamic = checkBoolean('XSAM', 'dynamic', dynamic ?? true);
-    this.alphaEvery = checkNumber('XSAM', 'alphaEvery', alphaEvery ?? 1, {
-      min: 1,
-      integer: true,
-    });
+    this.alphaDelta = o.alphaDelta;
+    this.dynamic = o.dynamic;
+    this.alphaEvery = o.alphaEvery;
+    this.alphaOverride = o.pickAlpha;
     const points = Math.floor(this.alphaMax / this.alphaDelta + 1e-9) + 1;
     if (this.dynamic && points > 1000) {
       throw new Error(
@@ -127,39 +170,33 @@ export class XSAM extends SAM {
       tf.dispose(center);
     }
     this.lastProbeLosses = losses;
-    return this.pickAlpha(grid, losses);
-  }
-
-  /** The grid point of the largest probe loss; the first one wins a tie (the official code). */
-  protected pickAlpha(grid: readonly number[], losses: readonly number[]): number {
+    // The grid point of the largest probe loss; the first one wins a tie (the official code).
     let best = 0;
     losses.forEach((loss, i) => {
       if (loss > (losses[best] as number)) best = i;
     });
-    return grid[best] as number;
+    const picked = grid[best] as number;
+    return this.alphaOverride?.({ grid, losses, step: context.iteration, picked }) ?? picked;
+  }
+
+  override get capabilities(): Capabilities {
+    return WHOLE_STEP_ONLY;
   }
 
   // Saved as a grid index (−1: the configured α): state scalars are float32, α itself is not.
   protected override scalarState(): Record<string, number> {
     const index = this.alphaGrid().indexOf(this.alpha);
-    return { alphaIndex: this.alpha === this.initialAlpha && index < 0 ? -1 : index };
+    return {
+      ...super.scalarState(),
+      alphaIndex: this.alpha === this.initialAlpha && index < 0 ? -1 : index,
+    };
   }
 
   protected override restoreScalarState(values: Record<string, number>): void {
+    super.restoreScalarState(values);
     const index = values['alphaIndex'];
     if (index === undefined) return;
     this.alpha = index < 0 ? this.initialAlpha : (this.alphaGrid()[index] ?? this.initialAlpha);
-  }
-
-  protected override variantConfig(): tf.serialization.ConfigDict {
-    return {
-      rhoMax: this.rhoMax,
-      alpha: this.initialAlpha,
-      alphaMax: this.alphaMax,
-      alphaDelta: this.alphaDelta,
-      dynamic: this.dynamic,
-      alphaEvery: this.alphaEvery,
-    };
   }
 }
 
@@ -168,4 +205,77 @@ tf.serialization.registerClass(XSAM);
 /** `xsam(tf.train.momentum(0.1, 0.9), {rho: 0.15})` — XSAM around any tfjs optimizer. */
 export function xsam(base: tf.Optimizer, options: XsamOptions = {}): XSAM {
   return new XSAM(base, options);
+}
+
+/**
+ * A reference α and the searched one are a float32 tie when their probe losses are within this
+ * many units in the last place: the arg max there is decided by rounding, not by the method.
+ */
+export const FLOAT32_TIE_ULPS = 4;
+
+export const XSAM_METHOD: MethodDefinition = {
+  name: 'xsam',
+  title: 'XSAM',
+  summary: 'interpolates between the ascent direction and the gradient at the ascent point',
+  paper: 'Chen & Zhou, ICLR 2026',
+  options: XSAM_OPTIONS,
+  create: (base, options) => xsam(base, options),
+  passes: (o) => {
+    const grid = o['dynamic']
+      ? (Math.floor((o['alphaMax'] as number) / (o['alphaDelta'] as number) + 1e-9) + 1) /
+        (o['alphaEvery'] as number)
+      : 0;
+    return 1 + (o['ascentSteps'] as number) + grid / 2;
+  },
+  // The official XSAM code searches α on the first batch of every epoch.
+  runDefaults: ({ stepsPerEpoch }) =>
+    stepsPerEpoch === undefined ? {} : { alphaEvery: stepsPerEpoch },
+  replay: (c) => {
+    const recorded = (c['alphas'] as number[] | undefined) ?? [];
+    const notes: string[] = [];
+    return {
+      options: {
+        ascentSteps: referenceNumber(c, 'ascentSteps'),
+        rho: requiredReferenceNumber(c, 'rho'),
+        rhoMax: referenceNumber(c, 'rhoMax'),
+        alpha: referenceNumber(c, 'alpha'),
+        alphaMax: referenceNumber(c, 'alphaMax'),
+        alphaDelta: referenceNumber(c, 'alphaDelta'),
+        dynamic: referenceFlag(c, 'dynamic'),
+        alphaEvery: referenceNumber(c, 'alphaEvery'),
+        epsilon: 1e-12,
+        pickAlpha: (choice: AlphaChoice) => resolveFloat32Tie(choice, recorded[choice.step], notes),
+      },
+      notes,
+      checkStep: (optimizer, step) => {
+        const expected = recorded[step];
+        const used = (optimizer as XSAM).alpha;
+        return expected === undefined || Math.abs(used - expected) <= 1e-9
+          ? null
+          : `step ${step}: alpha ${used}, expected ${expected}`;
+      },
+    };
+  },
+};
+
+/**
+ * The recorded α where its probe loss and the picked one's are a float32 tie (noted in `notes`);
+ * the picked α otherwise, so that any other disagreement shows.
+ */
+function resolveFloat32Tie(
+  { grid, losses, step, picked }: AlphaChoice,
+  expected: number | undefined,
+  notes: string[],
+): number {
+  if (expected === undefined || Math.abs(picked - expected) < 1e-9) return picked;
+  const at = (alpha: number) => grid.findIndex((a) => Math.abs(a - alpha) < 1e-9);
+  const [a, b] = [losses[at(picked)] as number, losses[at(expected)]];
+  if (b === undefined) return picked;
+  const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(a), Math.abs(b)))) - 23);
+  const gap = Math.abs(a - b);
+  if (gap > FLOAT32_TIE_ULPS * ulp) return picked;
+  notes.push(
+    `step ${step}: float32 tie in the alpha search: probe loss ${a} at alpha ${picked} vs ${b} at the reference's alpha ${expected} (${(gap / ulp).toFixed(1)} ulp apart); took the reference's alpha`,
+  );
+  return grid[at(expected)] as number;
 }

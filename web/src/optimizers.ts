@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asam, esam, fsam, gsam, looksam, msam, sam, wsam, xsam } from '../../src/index.js';
+import { METHODS, type MethodDefinition } from '../../src/index.js';
 
 export interface OptimizerSettings {
   learningRate: number;
@@ -29,38 +29,52 @@ function baseOptimizer(
   return { id, label, colour, create, wrap: null };
 }
 
-function sharpnessAware(id: string, label: string, colour: string, wrap: Wrapper): OptimizerEntry {
-  return { id, label, colour, wrap, create: (settings) => wrap(plainSgd(settings), settings.rho) };
+const METHOD_COLOURS = [
+  '#1f77b4',
+  '#17becf',
+  '#2ca02c',
+  '#9467bd',
+  '#e377c2',
+  '#bcbd22',
+  '#aec7e8',
+  '#98df8a',
+  '#7f7f7f',
+  '#c5b0d5',
+  '#9edae5',
+  '#f7b6d2',
+];
+
+/**
+ * A registered method as the demos run it: under `fit`-like steps on every variable, so a method
+ * that selects data trains with its fraction at 1, and one that needs normalization layers (which
+ * the demos' models do not have) is left out. A method that cannot follow plain SGD (it needs a
+ * momentum buffer) gets momentum SGD in the 2D scene too.
+ */
+function methodEntry(method: MethodDefinition, index: number): OptimizerEntry {
+  const fixed = method.selectionFraction === undefined ? {} : { [method.selectionFraction]: 1 };
+  const wrap: Wrapper = (base, rho) => method.create(base, { ...fixed, rho });
+  const onSgd = method.bases === undefined || method.bases.includes('sgd');
+  return {
+    id: method.name,
+    label: onSgd ? method.title : `${method.title} (momentum)`,
+    colour: METHOD_COLOURS[index % METHOD_COLOURS.length] as string,
+    wrap,
+    create: (settings) =>
+      wrap(
+        onSgd ? plainSgd(settings) : tf.train.momentum(settings.learningRate, 0.9),
+        settings.rho,
+      ),
+  };
 }
 
-/** Every optimizer the demos offer; a new variant of the library is one more line here. */
+/** Every optimizer the demos offer: three plain ones, then the library's registered methods. */
 export const optimizerCatalog: readonly OptimizerEntry[] = [
   baseOptimizer('sgd', 'SGD', '#d62728', plainSgd),
   baseOptimizer('momentum', 'SGD + momentum', '#ff7f0e', (s) =>
     tf.train.momentum(s.learningRate, 0.9),
   ),
   baseOptimizer('adam', 'Adam (lr × 5)', '#8c564b', (s) => tf.train.adam(s.learningRate * 5)),
-  sharpnessAware('sam', 'SAM', '#1f77b4', (base, rho) => sam(base, { rho })),
-  sharpnessAware('asam', 'ASAM', '#17becf', (base, rho) =>
-    asam(base, { rho, adaptiveScope: 'all' }),
-  ),
-  sharpnessAware('gsam', 'GSAM', '#2ca02c', (base, rho) => gsam(base, { rho })),
-  sharpnessAware('wsam', 'WSAM', '#9467bd', (base, rho) => wsam(base, { rho })),
-  sharpnessAware('looksam', 'LookSAM', '#e377c2', (base, rho) => looksam(base, { rho })),
-  sharpnessAware('fsam', 'F-SAM', '#bcbd22', (base, rho) => fsam(base, { rho })),
-  sharpnessAware('xsam', 'XSAM', '#7f7f7f', (base, rho) => xsam(base, { rho })),
-  sharpnessAware('esam', 'ESAM (random weight subsets)', '#aec7e8', (base, rho) =>
-    esam(base, { rho, gamma: 1 }),
-  ),
-  // MSAM follows a momentum buffer, so even the 2D scene gives it a momentum base.
-  {
-    id: 'msam',
-    label: 'MSAM (momentum)',
-    colour: '#98df8a',
-    create: (settings) =>
-      msam(tf.train.momentum(settings.learningRate, 0.9), { rho: settings.rho }),
-    wrap: (base, rho) => msam(base, { rho }),
-  },
+  ...METHODS.filter((method) => method.needsNormalizationLayers !== true).map(methodEntry),
 ];
 
 export const sharpnessAwareOptimizers = optimizerCatalog.filter((entry) => entry.wrap !== null);

@@ -12,7 +12,7 @@ import {
   type Split,
 } from './datasets.js';
 import { byId } from './dom.js';
-import { findOptimizer } from './optimizers.js';
+import { findOptimizer, sharpnessAwareOptimizers } from './optimizers.js';
 
 const MODEL_SEED = 7;
 const MOMENTUM = 0.9;
@@ -40,6 +40,8 @@ interface TrainState {
   dataset: string;
   noise: number;
   learningRate: number;
+  /** The sharpness-aware method trained next to SGD (an id of the optimizer catalog). */
+  method: string;
   rho: number;
   epochs: number;
   running: boolean;
@@ -55,6 +57,7 @@ const state: TrainState = {
   dataset: 'moons',
   noise: 0,
   learningRate: 0.1,
+  method: sharpnessAwareOptimizers[0]?.id ?? 'sam',
   rho: 0.05,
   epochs: 30,
   running: false,
@@ -69,6 +72,7 @@ const datasetSelect = byId('dataset', HTMLSelectElement);
 const noiseInput = byId('noise', HTMLInputElement);
 const noiseOutput = byId('noise-value', HTMLOutputElement);
 const learningRateInput = byId('train-learning-rate', HTMLInputElement);
+const methodSelect = byId('train-method', HTMLSelectElement);
 const rhoInput = byId('train-rho', HTMLInputElement);
 const epochsInput = byId('epochs', HTMLInputElement);
 const trainButton = byId('train', HTMLButtonElement);
@@ -103,13 +107,21 @@ function applyDatasetDefaults(id: string): void {
   datasetSelect.value = id;
   learningRateInput.value = String(state.learningRate);
   epochsInput.value = String(state.epochs);
-  const caption = id === 'fashion' ? ': predictions on 25 test images (red frame = wrong)' : '';
+  updateTitles();
+}
+
+/** The boundary plots' titles: the two contenders, and what the plots show for the dataset. */
+function updateTitles(): void {
+  const caption =
+    state.dataset === 'fashion' ? ': predictions on 25 test images (red frame = wrong)' : '';
   byId('boundary-sgd-title', HTMLHeadingElement).textContent = `SGD${caption}`;
-  byId('boundary-sam-title', HTMLHeadingElement).textContent = `SAM${caption}`;
+  byId('boundary-sam-title', HTMLHeadingElement).textContent =
+    `${findOptimizer(state.method).label}${caption}`;
 }
 
 function readInputs(): void {
   state.noise = Number(noiseInput.value);
+  state.method = methodSelect.value;
   const learningRate = Number(learningRateInput.value);
   if (Number.isFinite(learningRate) && learningRate > 0) state.learningRate = learningRate;
   const rho = Number(rhoInput.value);
@@ -125,7 +137,7 @@ interface Contender {
 }
 
 function createContenders(data: ClassificationData, hidden: readonly number[]): Contender[] {
-  const samEntry = findOptimizer('sam');
+  const method = findOptimizer(state.method);
   const make = (id: 'sgd' | 'sam', label: string, optimizer: tf.Optimizer): Contender => ({
     curves: { id, label, trainLoss: [], testAccuracy: [] },
     model: new Classifier(data.features, hidden, data.classes, MODEL_SEED),
@@ -134,7 +146,11 @@ function createContenders(data: ClassificationData, hidden: readonly number[]): 
   const momentum = () => tf.train.momentum(state.learningRate, MOMENTUM);
   return [
     make('sgd', 'SGD (momentum)', momentum()),
-    make('sam', `SAM (ρ = ${state.rho})`, samEntry.wrap?.(momentum(), state.rho) ?? momentum()),
+    make(
+      'sam',
+      `${method.label} (ρ = ${state.rho})`,
+      method.wrap?.(momentum(), state.rho) ?? momentum(),
+    ),
   ];
 }
 
@@ -391,6 +407,12 @@ function renderRuns(): void {
 
 function wireEvents(): void {
   for (const entry of datasetCatalog) datasetSelect.add(new Option(entry.label, entry.id));
+  for (const entry of sharpnessAwareOptimizers) methodSelect.add(new Option(entry.label, entry.id));
+  methodSelect.value = state.method;
+  methodSelect.addEventListener('change', () => {
+    state.method = methodSelect.value;
+    updateTitles();
+  });
   datasetSelect.addEventListener('change', () => applyDatasetDefaults(datasetSelect.value));
   noiseInput.addEventListener('input', () => {
     noiseOutput.value = `${Math.round(Number(noiseInput.value) * 100)}%`;

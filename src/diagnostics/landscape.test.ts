@@ -13,7 +13,7 @@ import {
   linearInterpolation,
 } from './landscape.js';
 import { landscapeReport } from './report.js';
-import { flatValues } from './test-helpers.js';
+import { flatValues } from '../testing/diagnostics.js';
 
 function tinyModel(seed: number): tfl.Sequential {
   const model = tfl.sequential();

@@ -1,5 +1,6 @@
+/** Helpers for the wasm-kernel parity tests: the same computation on cpu and wasm, compared. */
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../../testing/backends.js';
+import { useBackend } from './backends.js';
 
 /** max|a-b| / (max|b| + 1e-8) */
 export function relativeError(

@@ -1,8 +1,8 @@
-/** Helpers shared by the model tests (not part of the public API). */
+/** Helpers shared by the model tests (under src/testing: never built or shipped). */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { saveAndReload } from '../testing/layers.js';
+import { saveAndReload } from './layers.js';
 
 export function weightValues(model: tfl.LayersModel): Float32Array[] {
   return model.getWeights().map((weight) => weight.dataSync() as Float32Array);

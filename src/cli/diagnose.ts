@@ -9,13 +9,13 @@ import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import {
   enableHigherOrderGradients,
   hessianEigenvalues,
-  landscapeReport,
   modelObjective,
   sharpnessReport,
   worstCaseSharpness,
   type SharpnessReport,
 } from '../diagnostics/index.js';
 import type { ImageDataset } from '../data/types.js';
+import { landscapeReport } from '../report/landscape.js';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from '../trainer/checkpoint.js';
 import { BACKENDS, DATASETS, prepareData, startBackend, type DatasetName } from './setup.js';

@@ -1,5 +1,6 @@
-/** Float64 reference math for the diagnostics tests (independent of tfjs). */
+/** Float64 reference math (independent of tfjs) and a tiny model for the diagnostics tests. */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 /** Eigenvalues of a symmetric matrix by cyclic Jacobi rotations, descending. */
 export function symmetricEigenvalues(matrix: number[][]): number[] {
@@ -98,4 +99,25 @@ export function quadraticLoss(
 
 export function flatValues(tensors: readonly tf.Tensor[]): number[] {
   return tensors.flatMap((t) => Array.from(t.dataSync()));
+}
+
+/** A dense 3-4-3 softmax classifier whose kernels are drawn from `seed`. */
+export function tinyModel(seed: number): tfl.Sequential {
+  const model = tfl.sequential();
+  model.add(
+    tfl.layers.dense({
+      units: 4,
+      inputShape: [3],
+      activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotNormal({ seed }),
+    }),
+  );
+  model.add(
+    tfl.layers.dense({
+      units: 3,
+      activation: 'softmax',
+      kernelInitializer: tfl.initializers.glorotNormal({ seed: seed + 1 }),
+    }),
+  );
+  return model;
 }

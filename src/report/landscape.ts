@@ -1,9 +1,20 @@
-/** Landscape plots: Vega-Lite specs rendered to SVG/PNG, a self-contained HTML page, JSON data. */
+/**
+ * Landscape plots: Vega-Lite specs rendered to SVG/PNG, a self-contained HTML page, JSON data;
+ * `landscapeReport` computes a model's landscapes (src/diagnostics) and writes them all.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderChart, type RenderedChart } from '../report/render.js';
-import type { Landscape1D, Landscape2D } from './landscape.js';
+import type { Landscape1D, Landscape2D } from '../diagnostics/landscape.js';
+import {
+  computeLandscapes,
+  type ModelLandscapes,
+  type ModelLandscapesOptions,
+} from '../diagnostics/report.js';
+import { checkKnownOptions } from '../util/validate.js';
+import { renderChart, type RenderedChart } from './render.js';
 
 export function lineSpec(landscape: Landscape1D, title: string): TopLevelSpec {
   return {
@@ -209,4 +220,43 @@ export async function writeLandscapeFiles(
   const html = join(outDir, 'landscape.html');
   writeFileSync(html, landscapeHtml(title, charts));
   return { json, html, charts: charts.map((c) => join(outDir, `${c.name}.svg`)) };
+}
+
+export interface LandscapeReportOptions extends ModelLandscapesOptions {
+  title?: string;
+}
+
+export interface LandscapeReport extends ModelLandscapes {
+  files: LandscapeFiles;
+}
+
+/**
+ * Writes landscape plots for `models[0]` (1D and 2D filter-normalized slices) and, with two
+ * models of the same architecture, the linear interpolation from models[0] to models[1].
+ */
+export async function landscapeReport(
+  models: tfl.LayersModel | readonly tfl.LayersModel[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: LandscapeReportOptions,
+  outDir: string,
+): Promise<LandscapeReport> {
+  const owner = 'landscapeReport';
+  checkKnownOptions(owner, options, [
+    'loss',
+    'training',
+    'seed',
+    'points1d',
+    'points2d',
+    'range',
+    'skip2d',
+    'title',
+  ]);
+  if (typeof outDir !== 'string' || outDir.length === 0) {
+    throw new Error(`${owner}: 'outDir' must be a non-empty directory path.`);
+  }
+  const { title = 'Loss landscape', ...landscapeOptions } = options;
+  const landscapes = computeLandscapes(owner, models, x, y, landscapeOptions);
+  const files = await writeLandscapeFiles(outDir, landscapes, title);
+  return { ...landscapes, files };
 }

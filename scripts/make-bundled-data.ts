@@ -18,18 +18,20 @@ import { gzipSync } from 'node:zlib';
 import {
   bundledFashionMnistDir,
   BUNDLED_FASHION_MNIST_SUBDIR,
-  classBalancedIndices,
-  encodeIdx,
-  findIdxDataDir,
   findPackageRoot,
+} from '../src/data/bundled.js';
+import { subsetDataset } from '../src/data/dataset.js';
+import { encodeIdx } from '../src/data/idx.js';
+import {
+  findIdxDataDir,
   FASHION_MNIST_CLASS_NAMES,
   FASHION_MNIST_SEARCH_DIRS,
   loadFashionMnist,
   locateIdxFiles,
-  subsetDataset,
   IDX_FILE_STEMS,
-} from '../src/data/index.js';
-import type { ImageDataset } from '../src/data/index.js';
+} from '../src/data/mnist.js';
+import { classBalancedIndices } from '../src/data/split.js';
+import type { ImageDataset } from '../src/data/types.js';
 
 const { values } = parseArgs({
   options: {

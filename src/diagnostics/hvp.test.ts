@@ -10,7 +10,7 @@ import {
 } from './higher-order-gradients.js';
 import { hessianVectorProduct } from './hvp.js';
 import { modelObjective, type ModelLoss } from './model-loss.js';
-import { relativeError } from './test-helpers.js';
+import { relativeError } from '../testing/diagnostics.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'softmax' | 'linear';
 const activate: Record<Activation, (z: number[]) => number[]> = {

@@ -41,13 +41,6 @@ export {
   type SliceOptions,
 } from './landscape.js';
 export {
-  contourSpec,
-  heatmapSpec,
-  lineSpec,
-  writeLandscapeFiles,
-  type LandscapeFiles,
-} from './landscape-render.js';
-export {
   MODEL_LOSSES,
   modelObjective,
   softmaxCrossEntropyFromLogits,
@@ -55,10 +48,10 @@ export {
   type ModelObjective,
 } from './model-loss.js';
 export {
-  landscapeReport,
+  modelLandscapes,
   sharpnessReport,
-  type LandscapeReport,
-  type LandscapeReportOptions,
+  type ModelLandscapes,
+  type ModelLandscapesOptions,
   type SharpnessReport,
   type SharpnessReportOptions,
 } from './report.js';

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import {
   filterNormalizedDirection,
@@ -12,28 +8,8 @@ import {
   landscapeSlice2D,
   linearInterpolation,
 } from './landscape.js';
-import { landscapeReport } from './report.js';
-import { flatValues } from './test-helpers.js';
-
-function tinyModel(seed: number): tfl.Sequential {
-  const model = tfl.sequential();
-  model.add(
-    tfl.layers.dense({
-      units: 4,
-      inputShape: [3],
-      activation: 'relu',
-      kernelInitializer: tfl.initializers.glorotNormal({ seed }),
-    }),
-  );
-  model.add(
-    tfl.layers.dense({
-      units: 3,
-      activation: 'softmax',
-      kernelInitializer: tfl.initializers.glorotNormal({ seed: seed + 1 }),
-    }),
-  );
-  return model;
-}
+import { modelLandscapes } from './report.js';
+import { flatValues, tinyModel } from '../testing/diagnostics.js';
 
 for (const backend of TEST_BACKENDS) {
   describe(`diagnostics/landscape [${backend}]`, () => {
@@ -119,8 +95,7 @@ for (const backend of TEST_BACKENDS) {
       tf.dispose([w, ...a, ...b]);
     });
 
-    test('landscapeReport writes JSON, SVG/PNG plots and a self-contained HTML page', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-landscape-'));
+    test('modelLandscapes computes the slices and the interpolation, writes nothing, restores the weights', () => {
       const modelA = tinyModel(1);
       const modelB = tinyModel(5);
       const x = tf.tensor2d([
@@ -136,27 +111,26 @@ for (const backend of TEST_BACKENDS) {
       const before = flatValues(modelA.weights.map((v) => v.read()));
       const start = tf.memory().numTensors;
       try {
-        const report = await landscapeReport(
-          [modelA, modelB],
-          x,
-          y,
-          { points1d: 5, points2d: 4, seed: 2 },
-          dir,
-        );
+        const both = modelLandscapes([modelA, modelB], x, y, { points1d: 5, points2d: 4, seed: 2 });
         assert.equal(tf.memory().numTensors, start);
         assert.deepEqual(flatValues(modelA.weights.map((v) => v.read())), before);
-        const json = JSON.parse(readFileSync(report.files.json, 'utf8'));
-        assert.equal(json.slice2d.points.length, 16);
-        assert.equal(json.interpolation.points.length, 5);
-        for (const name of ['interpolation', 'slice-1d', 'slice-2d-contour', 'slice-2d-heatmap']) {
-          assert.ok(existsSync(join(dir, `${name}.png`)), name);
-          assert.match(readFileSync(join(dir, `${name}.svg`), 'utf8'), /^<svg/);
-        }
-        const html = readFileSync(report.files.html, 'utf8');
-        assert.equal(html.match(/<svg/g)?.length, 4);
-        assert.doesNotMatch(html, /<script|src="http/);
+        assert.deepEqual(Object.keys(both).sort(), ['interpolation', 'slice1d', 'slice2d']);
+        assert.equal(both.slice1d.points.length, 5);
+        assert.equal(both.slice2d?.points.length, 16);
+        assert.equal(both.interpolation?.points.length, 5);
+        assert.ok(both.slice1d.points.every((p) => Number.isFinite(p.loss)));
+        const one = modelLandscapes(modelA, x, y, { points1d: 5, seed: 2, skip2d: true });
+        assert.deepEqual(Object.keys(one), ['slice1d']);
+        assert.deepEqual(one.slice1d, both.slice1d);
+        assert.throws(
+          () => modelLandscapes(modelA, x, y, { title: 'plots' } as never),
+          /modelLandscapes: unknown option 'title'/,
+        );
+        assert.throws(
+          () => modelLandscapes([modelA, modelB, modelA], x, y),
+          /modelLandscapes: 'models' holds 3 models; expected 1 or 2/,
+        );
       } finally {
-        rmSync(dir, { recursive: true, force: true });
         tf.dispose([x, y]);
         modelA.dispose();
         modelB.dispose();

@@ -1,4 +1,7 @@
-/** One-call reports for a CLI: sharpness numbers as JSON, landscape plots as files. */
+/**
+ * One-call diagnostics of a model: the sharpness numbers as one JSON-able object, the loss
+ * landscapes as data. Plotting them to files is the report layer's job (src/report/landscape.ts).
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkKnownOptions, checkNumber } from '../util/validate.js';
@@ -10,7 +13,6 @@ import {
   type Landscape1D,
   type Landscape2D,
 } from './landscape.js';
-import { writeLandscapeFiles, type LandscapeFiles } from './landscape-render.js';
 import { modelObjective, modelVariables, type ModelLoss } from './model-loss.js';
 import {
   adaptiveSharpness,
@@ -152,7 +154,7 @@ export function sharpnessReport(
   }
 }
 
-export interface LandscapeReportOptions {
+export interface ModelLandscapesOptions {
   loss?: ModelLoss;
   training?: boolean;
   seed?: number;
@@ -162,46 +164,47 @@ export interface LandscapeReportOptions {
   range?: [number, number];
   /** Skip the 2D slice (the expensive part). */
   skip2d?: boolean;
-  title?: string;
 }
 
-export interface LandscapeReport {
-  files: LandscapeFiles;
+export interface ModelLandscapes {
   interpolation?: Landscape1D;
   slice1d: Landscape1D;
   slice2d?: Landscape2D;
 }
 
+const LANDSCAPE_KEYS = ['loss', 'training', 'seed', 'points1d', 'points2d', 'range', 'skip2d'];
+
 /**
- * Writes landscape plots for `models[0]` (1D and 2D filter-normalized slices) and, with two
- * models of the same architecture, the linear interpolation from models[0] to models[1].
+ * The loss landscapes of `models[0]` (1D and 2D filter-normalized slices) and, with two models of
+ * the same architecture, the linear interpolation from models[0] to models[1]. Computes only;
+ * the weights are left as they were.
  */
-export async function landscapeReport(
+export function modelLandscapes(
   models: tfl.LayersModel | readonly tfl.LayersModel[],
   x: tf.Tensor,
   y: tf.Tensor,
-  options: LandscapeReportOptions,
-  outDir: string,
-): Promise<LandscapeReport> {
-  const owner = 'landscapeReport';
-  checkKnownOptions(owner, options, [
-    'loss',
-    'training',
-    'seed',
-    'points1d',
-    'points2d',
-    'range',
-    'skip2d',
-    'title',
-  ]);
+  options: ModelLandscapesOptions = {},
+): ModelLandscapes {
+  checkKnownOptions('modelLandscapes', options, LANDSCAPE_KEYS);
+  return computeLandscapes('modelLandscapes', models, x, y, options);
+}
+
+/**
+ * `modelLandscapes` for a caller that has checked the option names itself; errors name `owner`.
+ * @internal
+ */
+export function computeLandscapes(
+  owner: string,
+  models: tfl.LayersModel | readonly tfl.LayersModel[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: ModelLandscapesOptions,
+): ModelLandscapes {
   const list = Array.isArray(models)
     ? (models as readonly tfl.LayersModel[])
     : [models as tfl.LayersModel];
   if (list.length < 1 || list.length > 2) {
     throw new Error(`${owner}: 'models' holds ${list.length} models; expected 1 or 2.`);
-  }
-  if (typeof outDir !== 'string' || outDir.length === 0) {
-    throw new Error(`${owner}: 'outDir' must be a non-empty directory path.`);
   }
   const model = list[0] as tfl.LayersModel;
   const objective = modelObjective(owner, model, x, y, options.loss, options.training);
@@ -212,9 +215,9 @@ export async function landscapeReport(
     range,
     points: options.points1d ?? 25,
   });
-  const report: Omit<LandscapeReport, 'files'> = { slice1d };
+  const landscapes: ModelLandscapes = { slice1d };
   if (!options.skip2d) {
-    report.slice2d = landscapeSlice2D(objective.evaluate, objective.variables, {
+    landscapes.slice2d = landscapeSlice2D(objective.evaluate, objective.variables, {
       seed: seed + 100,
       range,
       points: options.points2d ?? 15,
@@ -228,7 +231,7 @@ export async function landscapeReport(
       );
     }
     const weightsA = objective.variables.map((v) => tf.clone(v));
-    report.interpolation = linearInterpolation(
+    landscapes.interpolation = linearInterpolation(
       objective.evaluate,
       objective.variables,
       weightsA,
@@ -240,6 +243,5 @@ export async function landscapeReport(
     );
     weightsA.forEach((t) => t.dispose());
   }
-  const files = await writeLandscapeFiles(outDir, report, options.title ?? 'Loss landscape');
-  return { ...report, files };
+  return landscapes;
 }

@@ -7,7 +7,7 @@ import { modelObjective } from './model-loss.js';
 import { sharpnessReport } from './report.js';
 import { adaptiveSharpness, mSharpness, robustnessCurve, worstCaseSharpness } from './sharpness.js';
 import { hessianTrace } from './spectrum.js';
-import { flatValues, matrixWithSpectrum, quadraticLoss } from './test-helpers.js';
+import { flatValues, matrixWithSpectrum, quadraticLoss } from '../testing/diagnostics.js';
 
 function batchNormModel(): tfl.Sequential {
   const model = tfl.sequential();

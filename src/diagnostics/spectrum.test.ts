@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
 import { hessianEigenvalues, hessianTrace } from './spectrum.js';
-import { matrixWithSpectrum, quadraticLoss, symmetricEigenvalues } from './test-helpers.js';
+import { matrixWithSpectrum, quadraticLoss, symmetricEigenvalues } from '../testing/diagnostics.js';
 
 const SPECTRUM = [5, 2, 1, 0.5];
 

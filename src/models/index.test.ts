@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBackend } from '../testing/backends.js';
 import { buildModel, MODEL_NAMES, type ModelName } from './index.js';
-import { assertOptionError } from './test-helpers.js';
+import { assertOptionError } from '../testing/models.js';
 
 before(() => useBackend('cpu'));
 

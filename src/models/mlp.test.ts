@@ -8,7 +8,7 @@ import {
   assertSeedDeterminism,
   cyclicLabels,
   fitOneStep,
-} from './test-helpers.js';
+} from '../testing/models.js';
 
 before(() => useBackend('cpu'));
 

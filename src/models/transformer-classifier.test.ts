@@ -11,7 +11,7 @@ import {
   assertSeedDeterminism,
   cyclicLabels,
   fitOneStep,
-} from './test-helpers.js';
+} from '../testing/models.js';
 
 before(() => useBackend('cpu'));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from './index.js';
-import { onBothBackends, relativeError, seeded } from './parity-helpers.js';
+import { onBothBackends, relativeError, seeded } from '../../testing/wasm-parity.js';
 import { useBackend } from '../../testing/backends.js';
 
 const TOLERANCE = 1e-5;

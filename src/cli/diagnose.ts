@@ -15,7 +15,6 @@ import {
   worstCaseSharpness,
 } from '../diagnostics/index.js';
 import type { ImageDataset } from '../data/types.js';
-import { landscapeReport } from '../report/landscape.js';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from '../trainer/checkpoint.js';
 import type { DiagnosticDataFlags } from './flags.js';

@@ -1,8 +1,10 @@
 /**
- * Replays reference trajectories (`../shared/golden` format) with this library: the tiny MLP
+ * Replays reference trajectories (`golden/*.json`, computed in float64 by the papers' own code)
+ * with this library: the tiny MLP
  * h = tanh(x·w1 + b1), logits = h·w2 + b2, mean softmax cross-entropy; one optimizer step per
  * batch from `init`; compares every parameter after every step, and the reported losses.
  */
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ReferenceCase, ReferenceReplay } from '../core/method.js';
 import { AdamW } from '../optimizers/adamw.js';
@@ -30,10 +32,10 @@ export interface GoldenFile {
 }
 
 /**
- * TIE: XSAM's α search met a grid point whose probe loss equals the reference's choice to within
- * float32 resolution (FLOAT32_TIE_ULPS units in the last place): the arg max there is decided by
- * rounding, not by the method. The replay then takes the reference's α at that step and goes on
- * comparing every later step, so a TIE case is checked over its whole trajectory.
+ * TIE: a choice the method makes by comparing losses (XSAM's α search) met two candidates equal to
+ * within float32 resolution; the method's replay took the reference's choice there, said so in its
+ * notes, and every later step was still compared. UNSUPPORTED: no registered method replays the
+ * case's optimizer, or the replay does not build the case's problem.
  */
 export type GoldenStatus = 'PASS' | 'TIE' | 'FAIL' | 'UNSUPPORTED';
 
@@ -48,6 +50,12 @@ export interface GoldenResult {
 }
 
 export const GOLDEN_TOLERANCE = 1e-4;
+
+/** The repository's reference files. */
+export const GOLDEN_DIR = fileURLToPath(new URL('../../golden/', import.meta.url));
+
+/** The problems the replay builds: the tiny MLP (a case without `problem`). */
+const PROBLEMS: readonly (string | undefined)[] = [undefined];
 
 /**
  * How to replay a case: the base optimizer alone (`optimizer: 'base'`), or the registered method
@@ -109,13 +117,17 @@ function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): n
 let replayCounter = 0;
 
 export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResult {
-  const replay = replayOf(goldenCase);
+  const problem = goldenCase['problem'] as string | undefined;
+  const replay = PROBLEMS.includes(problem) ? replayOf(goldenCase) : null;
   if (replay === null) {
     return {
       name: goldenCase.name,
       status: 'UNSUPPORTED',
       maxRelativeError: NaN,
       lossRelativeError: NaN,
+      ...(PROBLEMS.includes(problem)
+        ? {}
+        : { detail: `problem '${problem}' is not built by the replay` }),
     };
   }
   const prefix = `golden_${replayCounter++}_${goldenCase.name}`;

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { landscapeReport } from '../../diagnostics/index.js';
+import { landscapeReport } from '../../report/landscape.js';
 import { diagnosticData, loadDiagnosticModel } from '../diagnose.js';
 import {
   addDataOptions,

@@ -84,7 +84,8 @@ module.exports = {
     },
     {
       name: 'entry-points-not-testing',
-      comment: 'the package entry points (src/*.ts) and every module outside tests never import src/testing',
+      comment:
+        'the package entry points (src/*.ts) and every module outside tests never import src/testing',
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/testing/', '\\.test\\.ts$'] },
       to: { path: '^src/testing/' },
@@ -105,7 +106,8 @@ module.exports = {
     },
     {
       name: 'no-sub-folder-cycles',
-      comment: 'backend/fused and backend/wasm-kernels: the kernels may use the fused passes, not the reverse',
+      comment:
+        'backend/fused and backend/wasm-kernels: the kernels may use the fused passes, not the reverse',
       severity: 'error',
       from: { path: '^src/backend/fused/', pathNot: '\\.test\\.ts$' },
       to: { path: '^src/backend/wasm-kernels/' },

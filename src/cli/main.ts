@@ -3,14 +3,16 @@
  * tfjs-sam — train and compare sharpness-aware optimizers on real data.
  *   tfjs-sam compare --optimizers sgd,sam --epochs 1 --seeds 1 --out runs/quick
  *   tfjs-sam train --optimizer "gsam(alpha=0.3)" --dataset fashion-mnist --model cnn
- *   tfjs-sam sweep --optimizer sam --rho 0.01,0.05,0.1,0.2 --validation 0.1
+ *   tfjs-sam sweep --optimizer sam --rhos 0.01,0.05,0.1,0.2 --validation 0.1
  *   tfjs-sam report runs/quick
+ *   tfjs-sam methods
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { addCompareCommand } from './commands/compare.js';
 import { addLandscapeCommand } from './commands/landscape.js';
+import { addMethodsCommand } from './commands/methods.js';
 import { addReportCommand } from './commands/report.js';
 import { addSharpnessCommand } from './commands/sharpness.js';
 import { addSweepCommand } from './commands/sweep.js';
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
   addSharpnessCommand(program);
   addLandscapeCommand(program);
   addReportCommand(program);
+  addMethodsCommand(program);
 
   return program;
 }

@@ -48,8 +48,9 @@ export interface SamOptions {
 export const SAM_OPTIONS = {
   rho: numberOption({
     default: (o) => (o['adaptive'] === true ? 0.5 : 0.05),
+    defaultDoc: '0.05 (0.5 when adaptive)',
     min: 0,
-    doc: 'radius of the neighbourhood (0.05; 0.5 when adaptive)',
+    doc: 'radius of the neighbourhood',
   }),
   adaptive: booleanOption(false, 'ASAM: scale the ascent by |w| + eta'),
   eta: numberOption({ default: 0.01, min: 0, doc: "ASAM's eta in T = |w| + eta" }),

@@ -22,6 +22,8 @@ interface OptionBase {
 export interface NumberOption extends OptionBase, NumberRange {
   kind: 'number';
   default: number | null | ((resolved: Readonly<Record<string, unknown>>) => number);
+  /** The default in words, where it is computed (`0.05 (0.5 when adaptive)`). */
+  defaultDoc?: string;
   nullable?: boolean;
   /** The range's lower bound is another option's value when that one is set (GSAM's lrMax > lrMin). */
   minFrom?: string;
@@ -104,7 +106,7 @@ export function withDefaults<S extends OptionSchema>(
     if (spec === undefined || spec.kind === 'function') {
       throw new Error(`withDefaults: '${key}' is not an option with a default in this schema.`);
     }
-    out[key] = { ...spec, default: value } as OptionSpec;
+    out[key] = { ...spec, default: value, defaultDoc: undefined } as OptionSpec;
   }
   return out as S;
 }
@@ -214,9 +216,9 @@ function describeKind(spec: OptionSpec): string {
         spec.default === null
           ? 'default off'
           : typeof spec.default === 'function'
-            ? 'default depends on other options'
+            ? `default ${spec.defaultDoc ?? 'from other options'}`
             : `default ${spec.default}`;
-      return [kind, ...range].join(' ') + `, ${fallback}`;
+      return `${[kind, range.join(' and ')].filter(Boolean).join(' ')}, ${fallback}`;
     }
     case 'boolean':
       return `true|false, default ${spec.default}`;

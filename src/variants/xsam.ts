@@ -55,8 +55,9 @@ export const XSAM_OPTIONS = {
   ...withDefaults(SAM_OPTIONS, { rho: 0.15 }),
   rhoMax: numberOption({
     default: (o) => 2 * (o['rho'] as number),
+    defaultDoc: '2·rho',
     min: 0,
-    doc: 'radius of the probe points of the alpha search (2·rho)',
+    doc: 'radius of the probe points of the alpha search',
   }),
   alpha: numberOption({ default: 1, doc: 'interpolation factor; the start value when dynamic' }),
   alphaMax: numberOption({ default: 2, min: 0, doc: 'largest alpha of the search grid' }),

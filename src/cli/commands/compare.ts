@@ -15,7 +15,7 @@ export function addCompareCommand(program: Command): void {
     )
     .option(
       '--optimizers <list>',
-      `comma-separated: ${knownOptimizerNames().join(', ')}; options in parentheses, e.g. "sgd,sam(rho=0.1),gsam(alpha=0.3)"`,
+      `comma-separated: ${knownOptimizerNames().join(', ')}; options in parentheses, e.g. "sgd,sam(rho=0.1),gsam(alpha=0.3)"; tfjs-sam methods lists every option`,
       'sgd,sam',
     )
     .option('--seeds <list>', 'seeds, e.g. 1,2,3', numberList('--seeds', 0, true), [1])

@@ -52,8 +52,10 @@ export {
   describeOptions,
 } from './util/options.js';
 export type {
+  OptionBase,
   OptionSchema,
   OptionSpec,
+  SpecFor,
   NumberOption,
   BooleanOption,
   ChoiceOption,
@@ -63,6 +65,12 @@ export type {
   Resolved,
 } from './util/options.js';
 export type { NamedTensor } from './util/types.js';
+export type { NumberRange } from './util/validate.js';
+export type { PerturbationPlan } from './math/perturbation.js';
+export { TwoPassOptimizer, type InProgress } from './core/two-pass.js';
+export type { PerturbedStep } from './core/perturbed-step.js';
+export type { NonTrainableRecorder } from './core/state-guard.js';
+export type { VariableGradient } from './optimizers/gradients.js';
 export {
   constantSchedule,
   stepSchedule,

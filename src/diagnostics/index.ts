@@ -56,3 +56,4 @@ export {
   type SharpnessReportOptions,
 } from './report.js';
 export type { LossFn } from './state.js';
+export type { Tree } from '../math/tree.js';

@@ -22,7 +22,14 @@ export type {
 };
 export { MLP_ACTIVATIONS, type MlpActivation } from './mlp.js';
 export { ModelOptionError } from './options.js';
-export { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
+export {
+  MultiHeadSelfAttention,
+  PositionEmbedding,
+  type LayerArgs,
+  type MultiHeadSelfAttentionArgs,
+  type PositionEmbeddingArgs,
+  type Shape,
+} from './transformer-layers.js';
 
 /** Options of each registered model, by registry name. */
 export interface ModelOptionsByName {

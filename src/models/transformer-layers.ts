@@ -9,9 +9,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelOptionError } from './options.js';
 import { deriveSeed } from './seeds.js';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+/** The base arguments of a tfjs-layers layer (name, input shape, …). */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 type LayerVariable = tfl.LayerVariable;
-type Shape = tfl.Shape;
+export type Shape = tfl.Shape;
 
 function weightInitializer(seed: number | null, index: number) {
   return tfl.initializers.glorotUniform({

@@ -17,3 +17,19 @@ export {
   type CommonHyperparameters,
   type OptimizerSpec,
 } from '../toolkit/optimizer-spec.js';
+export type { OptionValue } from '../toolkit/optimizer-spec.js';
+export type { ImageDataset } from '../data/types.js';
+export type { AugmentOptions } from '../data/augment.js';
+export type { LearningRateSchedule } from '../schedules/learning-rate.js';
+export type {
+  ModelSpec,
+  ModelName,
+  ModelOptionsByName,
+  LstmClassifierOptions,
+  MlpActivation,
+  MlpOptions,
+  ResNet20Options,
+  SmallCnnOptions,
+  TransformerClassifierOptions,
+  WideResNetOptions,
+} from '../parallel/index.js';

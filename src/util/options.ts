@@ -13,7 +13,7 @@ import {
   type NumberRange,
 } from './validate.js';
 
-interface OptionBase {
+export interface OptionBase {
   /** One line for help texts and the docs. */
   doc: string;
 }
@@ -57,7 +57,8 @@ export interface FunctionOption extends OptionBase {
 export type OptionSpec = NumberOption | BooleanOption | ChoiceOption | TextOption | FunctionOption;
 export type OptionSchema = Readonly<Record<string, OptionSpec>>;
 
-type SpecFor<T> = [T] extends [number]
+/** The kind of spec an option of type T takes. */
+export type SpecFor<T> = [T] extends [number]
   ? NumberOption
   : [T] extends [boolean]
     ? BooleanOption

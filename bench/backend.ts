@@ -2,7 +2,7 @@
  * Milliseconds per SGD train step (`model.trainOnBatch`) on the cpu, wasm (with the training
  * kernels of src/backend/wasm-kernels) and stock wasm backends.
  *   npm run bench:backend -- --model mlp --backend wasm --steps 5 [--warmup 1] [--json]
- *     [--out FILE (default bench/results/backend-<model>-<backend>.json)]
+ *     [--out FILE (default runs/bench/backend-<model>-<backend>.json; committed results are written with --out bench/results/…)]
  * The machine is shared: every result records the 1-minute load average before and after it.
  */
 import os from 'node:os';
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     }
   }
   const out =
-    args.out ?? `bench/results/backend-${args.models.join('+')}-${args.backends.join('+')}.json`;
+    args.out ?? `runs/bench/backend-${args.models.join('+')}-${args.backends.join('+')}.json`;
   writeJson(
     out,
     { benchmark: 'backend', machine: { ...machineInfo(), command }, warmup: args.warmup, results },

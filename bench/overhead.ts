@@ -1,6 +1,6 @@
 /**
  * npm run bench:overhead [-- --model mlp|cnn --methods "sam,asam,gsam,..." --backend wasm|cpu
- *                           --steps 20 --repeats 3 --out bench/results/overhead-<model>.json]
+ *                           --steps 20 --repeats 3 --out FILE (default runs/bench/overhead-<model>.json)]
  *
  * Cost of every sharpness-aware method over its base optimizer (SGD momentum 0.9) with
  * `model.trainOnBatch` (the path `fit` takes): ms per step and the ratio to the base,
@@ -434,7 +434,7 @@ console.log(
     })),
   ),
 );
-writeJson(values.out ?? `bench/results/overhead-${values.model}.json`, {
+writeJson(values.out ?? `runs/bench/overhead-${values.model}.json`, {
   benchmark: 'overhead',
   machine,
   backend,

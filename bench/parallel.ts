@@ -2,7 +2,7 @@
  * Milliseconds per data-parallel train step (src/parallel) against the single-thread
  * `model.trainOnBatch` step on the same batch, on the wasm backend with the training kernels.
  *   npm run bench:parallel -- --model mlp|cnn --optimizer sgd|sam --workers 1,2 --steps N
- *     [--warmup 1] [--out FILE (default bench/results/parallel-<model>-<optimizer>.json)]
+ *     [--warmup 1] [--out FILE (default runs/bench/parallel-<model>-<optimizer>.json; committed results are written with --out bench/results/…)]
  * Every worker count runs with and without a slice in the main thread. With SAM the data-parallel
  * step is m-sharpness with m = slices, the single-thread one m = 1: the same amount of work.
  * The machine may be shared: the 1-minute load average is recorded before and after each row.
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   console.log(
     `\n1-minute load average: ${loadAtStart.toFixed(2)} before, ${loadAtEnd.toFixed(2)} after`,
   );
-  writeJson(args.out ?? `bench/results/parallel-${args.model}-${args.optimizer}.json`, {
+  writeJson(args.out ?? `runs/bench/parallel-${args.model}-${args.optimizer}.json`, {
     benchmark: 'parallel',
     machine,
     model: args.model,

@@ -1,7 +1,7 @@
 /** What every benchmark states: the machine, the command, a table on stdout and a JSON file. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 
 export interface MachineInfo {
   cpu: string;
@@ -21,14 +21,18 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    command: [
-      'npm run',
-      process.env['npm_lifecycle_event'] ?? 'tsx',
-      '--',
-      ...process.argv.slice(2),
-    ].join(' '),
+    command: commandLine(),
     date: new Date().toISOString(),
   };
+}
+
+/** How this benchmark was started: `npm run <script> -- …`, or `npx tsx <file> …`. */
+function commandLine(): string {
+  const script = process.env['npm_lifecycle_event'];
+  const args = process.argv.slice(2);
+  return script !== undefined && script !== 'npx'
+    ? ['npm run', script, '--', ...args].join(' ')
+    : ['npx tsx', relative(process.cwd(), process.argv[1] ?? ''), ...args].join(' ');
 }
 
 export function printHeader(title: string, machine: MachineInfo): void {

@@ -72,7 +72,9 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
   /**
    * What this step can be split into: m-sharpness and data-parallel slices need SAM's own update
    * and one ascent step. A variant that changes the update (overrides `update`, `afterApply`,
-   * `usesPerturbedPass`, or keeps first gradients or the perturbation) declares fewer.
+   * `usesPerturbedPass`, or keeps first gradients or the perturbation) declares fewer; one that
+   * changes ε (`perturbation`, `ascentDirection`) turns `dataParallel` off, since data-parallel
+   * replicas perturb by `perturbationPlan`.
    */
   get capabilities(): Capabilities {
     const oneAscent = this.ascentSteps === 1;

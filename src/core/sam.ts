@@ -21,7 +21,7 @@ import {
   type PerturbationPlan,
 } from '../math/perturbation.js';
 import { clipByGlobalNorm } from '../math/tree.js';
-import { gradientList } from '../optimizers/gradients.js';
+import { gradientList, trainableVariables } from '../optimizers/gradients.js';
 import { isSharpnessAware, type Capabilities, type SharpnessAware } from './method.js';
 import { meanPerturbedGradients } from './m-sharpness.js';
 import {
@@ -366,8 +366,4 @@ export function sam(base: tf.Optimizer, options: SamOptions = {}): SAM {
 /** ASAM: `sam(base, {adaptive: true, ...})` with ASAM's defaults (ρ 0.5, η 0.01). */
 export function asam(base: tf.Optimizer, options: Omit<SamOptions, 'adaptive'> = {}): SAM {
   return new SAM(base, { ...options, adaptive: true });
-}
-
-function trainableVariables(): tf.Variable[] {
-  return Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
 }

@@ -8,8 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptionSchema } from '../util/options.js';
-import { gradientList, type VariableGradient } from '../optimizers/gradients.js';
-import { WrapperOptimizer } from '../optimizers/wrapper.js';
+import {
+  gradientList,
+  trainableVariables,
+  type VariableGradient,
+} from '../optimizers/gradients.js';
+import { WrapperOptimizer, lossOrNothing } from '../optimizers/wrapper.js';
 import { NonFiniteGuard, nonFiniteProblem } from './non-finite.js';
 import type { NonFinitePolicy, SkippedStep } from './sam-options.js';
 import { PerturbedStep, type StepContext } from './perturbed-step.js';
@@ -118,10 +122,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
     returnCost = false,
     varList?: tf.Variable[],
   ): tf.Scalar | null {
-    const loss = this.step(f, varList);
-    if (returnCost) return loss;
-    loss.dispose();
-    return null;
+    return lossOrNothing(this.step(f, varList), returnCost);
   }
 
   /**
@@ -377,10 +378,6 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
     const skipped = values['skippedSteps'];
     if (skipped !== undefined) this.nonFiniteGuard.skippedSteps = skipped;
   }
-}
-
-function trainableVariables(): tf.Variable[] {
-  return Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
 }
 
 /** Disposes the tensors of `tensors` that are not among `keep` (hooks may pass inputs through). */

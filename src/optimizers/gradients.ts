@@ -33,3 +33,8 @@ export function gradientList(
   }
   return out;
 }
+
+/** Every trainable variable registered with the engine (what `minimize` trains without a list). */
+export function trainableVariables(): tf.Variable[] {
+  return Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+}

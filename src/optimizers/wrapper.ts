@@ -176,6 +176,16 @@ export abstract class WrapperOptimizer extends tf.Optimizer {
   }
 }
 
+/**
+ * `minimize`'s contract for a wrapper whose own one-call step returns the loss: the loss when
+ * `returnCost`, otherwise nothing (the loss disposed).
+ */
+export function lossOrNothing(loss: tf.Scalar, returnCost: boolean): tf.Scalar | null {
+  if (returnCost) return loss;
+  loss.dispose();
+  return null;
+}
+
 function stripPrefix(weights: readonly NamedTensor[], prefix: string): NamedTensor[] {
   return weights
     .filter((w) => w.name.startsWith(prefix))

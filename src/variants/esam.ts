@@ -23,6 +23,7 @@ import type {
 import type { NamedTensor } from '../util/types.js';
 import { numberOption, withDefaults, type SchemaOf } from '../util/options.js';
 import { createRandom, deriveSeed } from '../util/random.js';
+import { trainableVariables } from '../optimizers/gradients.js';
 
 export interface EsamOptions extends SamOptions {
   /** Probability that a variable is perturbed in a step (SWP; default 0.6). */
@@ -152,8 +153,7 @@ export class ESAM extends SAM implements DataSelecting {
    * targets with `indices`). Returns the mean loss at w; the caller disposes it.
    */
   stepWithDataSelection(perExampleLoss: PerExampleLoss, varList?: tf.Variable[]): tf.Scalar {
-    const variables =
-      varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+    const variables = varList ?? trainableVariables();
     let before: tf.Tensor1D | null = null;
     const firstVariables = this.firstPassVariables(variables);
     const first = tf.variableGrads(() => {

@@ -15,8 +15,8 @@ import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm } from '../math/tree.js';
 import { AdamW } from '../optimizers/adamw.js';
-import { gradientList } from '../optimizers/gradients.js';
-import { WrapperOptimizer } from '../optimizers/wrapper.js';
+import { gradientList, trainableVariables } from '../optimizers/gradients.js';
+import { WrapperOptimizer, lossOrNothing } from '../optimizers/wrapper.js';
 
 export interface MsamOptions {
   /** Distance of the held point from w (default 0.3, the paper's CIFAR setting). */
@@ -104,16 +104,12 @@ export class MSAM extends WrapperOptimizer {
     returnCost = false,
     varList?: tf.Variable[],
   ): tf.Scalar | null {
-    const loss = this.step(f, varList);
-    if (returnCost) return loss;
-    loss.dispose();
-    return null;
+    return lossOrNothing(this.step(f, varList), returnCost);
   }
 
   /** Custom-loop one-call step: shift, one forward/backward pass, shift back, base update. */
   step(lossFn: () => tf.Scalar, varList?: tf.Variable[]): tf.Scalar {
-    const variables =
-      varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+    const variables = varList ?? trainableVariables();
     this.moveToHeldPoint(variables);
     let pass: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {

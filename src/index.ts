@@ -13,6 +13,8 @@ export type {
   SkippedStep,
   NonFinitePolicy,
   AdaptiveScope,
+  AdaptiveScaling,
+  AscentNorm,
   StepContext,
 } from './core/sam.js';
 export { SAM_OPTIONS } from './core/sam-options.js';
@@ -20,6 +22,7 @@ export type {
   Capabilities,
   DataSelecting,
   MethodDefinition,
+  ModelAware,
   MSharpnessStepping,
   PerExampleLoss,
   ReferenceCase,

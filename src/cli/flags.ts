@@ -26,6 +26,7 @@ export interface CommonFlags {
   warmupEpochs: number;
   labelSmoothing: number;
   mSharpness: number;
+  sharpnessEpochs?: { from?: number; to?: number };
   workers: number;
   augment?: string;
   backend: string;
@@ -50,6 +51,25 @@ export function numberIn(name: string, min: number, max = Infinity, integer = fa
     }
     return value;
   };
+}
+
+/** `from:to`, `from:` or `:to` (1-based epochs, inclusive). */
+export function epochWindow(text: string): { from?: number; to?: number } {
+  const match = /^\s*(\d*)\s*:\s*(\d*)\s*$/.exec(text);
+  const [from, to] = [match?.[1], match?.[2]].map((part) =>
+    part === undefined || part === '' ? undefined : Number(part),
+  );
+  if (
+    match === null ||
+    (from === undefined && to === undefined) ||
+    (from ?? 1) < 1 ||
+    (to !== undefined && to < (from ?? 1))
+  ) {
+    throw new InvalidArgumentError(
+      `--sharpness-epochs is '${text}'; expected from:to with 1 <= from <= to (e.g. 11:60, 11: or :10).`,
+    );
+  }
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
 
 export function numberList(name: string, min: number, integer = false) {
@@ -138,15 +158,20 @@ export function addCommonOptions(command: Command): Command {
     .option('--label-smoothing <eps>', 'label smoothing', numberIn('--label-smoothing', 0, 0.99), 0)
     .option(
       '--m-sharpness <m>',
-      'm-sharpness: one perturbation per part of each batch, m parts (sam, asam, samon, esam(gamma=1))',
+      'm-sharpness: one perturbation per part of each batch, m parts (the methods whose step supports it: see tfjs-sam methods)',
       numberIn('--m-sharpness', 1, Infinity, true),
       1,
     )
     .option(
       '--workers <n>',
-      'data-parallel steps on n threads (main + n − 1 workers); plain optimizers, sam, asam, samon (m-sharpness with m = n)',
+      'data-parallel steps on n threads (main + n − 1 workers); plain optimizers and the methods whose step supports it (tfjs-sam methods), as m-sharpness with m = n',
       numberIn('--workers', 1, 64, true),
       1,
+    )
+    .option(
+      '--sharpness-epochs <from:to>',
+      'sharpness-aware steps only in these epochs (1-based, inclusive, e.g. 11:60 or 11:); the others take the base step',
+      epochWindow,
     )
     .option('--augment <list>', 'crop[=pad],flip,cutout[=size] or none')
     .addOption(

@@ -50,6 +50,7 @@ export async function runMatrix(
         labelSmoothing: flags.labelSmoothing,
         // Plain optimizers have no perturbation to split: they train as usual next to SAM.
         mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
+        sharpnessEpochs: flags.sharpnessEpochs ?? null,
         // The zoo spec modelBuilder builds, so that every worker builds the same model.
         dataParallel:
           flags.workers > 1
@@ -137,6 +138,10 @@ export function baseResults(
       warmupEpochs: flags.warmupEpochs,
       labelSmoothing: flags.labelSmoothing,
       mSharpness: flags.mSharpness,
+      sharpnessEpochs:
+        flags.sharpnessEpochs === undefined
+          ? 'all'
+          : `${flags.sharpnessEpochs.from ?? 1}:${flags.sharpnessEpochs.to ?? ''}`,
       workers: flags.workers,
       augment: flags.augment ?? 'none',
     },

@@ -38,6 +38,8 @@ export interface RunSpec {
   labelSmoothing: number;
   /** m-sharpness parts per batch (1: off). */
   mSharpness: number;
+  /** The epochs with sharpness-aware steps (default: all). */
+  sharpnessEpochs?: { from?: number; to?: number } | null;
   /** Data-parallel steps over worker threads (null: one thread). */
   dataParallel?: TrainerOptions['dataParallel'];
   augment: AugmentOptions | null;
@@ -127,6 +129,7 @@ export async function runOne(
     learningRate: schedule(spec, perEpoch),
     labelSmoothing: spec.labelSmoothing,
     mSharpness: spec.mSharpness,
+    sharpnessEpochs: spec.sharpnessEpochs ?? null,
     dataParallel: spec.dataParallel ?? null,
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),

@@ -4,6 +4,7 @@
  * the demo read, and the capabilities its optimizers report (`SharpnessAware.capabilities`).
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { OptionSchema } from '../util/options.js';
 
 /** Which step kinds an optimizer's step can be split into or needs. */
@@ -47,11 +48,23 @@ export const WHOLE_STEP_ONLY: Capabilities = Object.freeze({
 /** An optimizer that reports what its step supports (every optimizer of this library's family). */
 export interface SharpnessAware {
   readonly capabilities: Capabilities;
+  /** While true, each step is the base optimizer's (ρ = 0): a window of sharpness-aware epochs. */
+  sharpnessSuspended: boolean;
 }
 
 export function isSharpnessAware(value: unknown): value is SharpnessAware {
   const capabilities = (value as Partial<SharpnessAware> | null)?.capabilities;
   return typeof capabilities === 'object' && capabilities !== null;
+}
+
+/** A method that reads the model's structure (SAM-ON: its normalization layers, by class). */
+export interface ModelAware {
+  /** Called with the model it trains (the trainer does, after compiling or loading). */
+  useModel(model: tfl.LayersModel): void;
+}
+
+export function isModelAware(value: unknown): value is ModelAware {
+  return typeof (value as Partial<ModelAware> | null)?.useModel === 'function';
 }
 
 /** Facts of the run a method may take defaults from. */

@@ -6,9 +6,12 @@ import {
   numberOption,
   type SchemaOf,
 } from '../util/options.js';
+import type { AdaptiveScaling } from '../math/perturbation.js';
 
 export type NonFinitePolicy = 'throw' | 'skip';
 export type AdaptiveScope = 'weights' | 'all';
+export type AscentNorm = 'l2' | 'linf';
+export type { AdaptiveScaling };
 
 /** Called before each step; returns ρ for that step (GSAM ties it to the learning rate). */
 export type RhoSchedule = (context: { iteration: number; learningRate: number }) => number;
@@ -31,6 +34,16 @@ export interface SamOptions {
    * scales; biases and normalization offsets get T = 1) or 'all' (davda54/sam). Default 'weights'.
    */
   adaptiveScope?: AdaptiveScope;
+  /**
+   * ASAM's T_w per element, |w| + η (default), or per tensor, ‖w‖ + η ('layerwise', SAM-ON's
+   * official option).
+   */
+  adaptiveScaling?: AdaptiveScaling;
+  /**
+   * The ball of the ascent: 'l2' (default, ε = ρ·g/‖g‖) or 'linf' (ε = ρ·sign(g); with
+   * `adaptive`, ρ·T_w·sign(g)), Foret et al. 2021 Eq. 2 with p = 2 or ∞.
+   */
+  ascentNorm?: AscentNorm;
   /** Multi-step SAM: reach w + ε in this many ascent steps of ρ/k each (default 1). */
   ascentSteps?: number;
   /** Added to norms in denominators (default 1e-12). */
@@ -58,6 +71,16 @@ export const SAM_OPTIONS = {
     ['weights', 'all'] as const,
     'weights',
     'which tensors ASAM scales: weights (biases and offsets unscaled) or all',
+  ),
+  adaptiveScaling: choiceOption(
+    ['elementwise', 'layerwise'] as const,
+    'elementwise',
+    "ASAM's T per element (|w| + eta) or per tensor (‖w‖ + eta)",
+  ),
+  ascentNorm: choiceOption(
+    ['l2', 'linf'] as const,
+    'l2',
+    'the ball of the ascent: rho·g/‖g‖ (l2) or rho·sign(g) (linf)',
   ),
   ascentSteps: numberOption({
     default: 1,

@@ -26,7 +26,9 @@ import { isSharpnessAware, type Capabilities, type SharpnessAware } from './meth
 import { meanPerturbedGradients } from './m-sharpness.js';
 import {
   SAM_OPTIONS,
+  type AdaptiveScaling,
   type AdaptiveScope,
+  type AscentNorm,
   type NonFinitePolicy,
   type RhoSchedule,
   type SamOptions,
@@ -35,7 +37,16 @@ import {
 import { NonTrainableRecorder, collectKeptScalars } from './state-guard.js';
 import { TwoPassOptimizer, type StepContext } from './two-pass.js';
 
-export type { AdaptiveScope, NonFinitePolicy, RhoSchedule, SamOptions, SkippedStep, StepContext };
+export type {
+  AdaptiveScaling,
+  AdaptiveScope,
+  AscentNorm,
+  NonFinitePolicy,
+  RhoSchedule,
+  SamOptions,
+  SkippedStep,
+  StepContext,
+};
 
 export class SAM extends TwoPassOptimizer implements SharpnessAware {
   static get className(): string {
@@ -46,6 +57,8 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
   readonly adaptive: boolean;
   readonly eta: number;
   readonly adaptiveScope: AdaptiveScope;
+  readonly adaptiveScaling: AdaptiveScaling;
+  readonly ascentNorm: AscentNorm;
   readonly epsilon: number;
   readonly clipNorm: number | null;
   rhoSchedule: RhoSchedule | null;
@@ -64,6 +77,8 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
     this.adaptive = o.adaptive;
     this.eta = o.eta;
     this.adaptiveScope = o.adaptiveScope;
+    this.adaptiveScaling = o.adaptiveScaling;
+    this.ascentNorm = o.ascentNorm;
     this.epsilon = o.epsilon;
     this.clipNorm = o.clipNorm;
     this.rhoSchedule = o.rhoSchedule;
@@ -92,6 +107,8 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
       adaptiveMask: variables.map(
         (v) => this.adaptiveScope === 'all' || isScaleLikeVariable(v.name),
       ),
+      adaptiveScaling: this.adaptiveScaling,
+      norm: this.ascentNorm,
       eta: this.eta,
       epsilon: this.epsilon,
     };
@@ -223,7 +240,7 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
     }
     this.releasePendingKept();
     const variables = varList ?? trainableVariables();
-    const rho = this.currentRho();
+    const rho = this.stepRho();
     const { gradients, loss } = meanPerturbedGradients(partLossFns, variables, {
       perturb: (v, g) => this.moveAlong(v, g, rho),
       gradients: (f, v) => this.guardedGradients(f, v),
@@ -244,7 +261,7 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
    * the perturbations elsewhere, e.g. the workers of a data-parallel step (src/parallel).
    */
   rhoForNextStep(): number {
-    return this.currentRho();
+    return this.stepRho();
   }
 
   /**

@@ -84,8 +84,19 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
     rho: number,
   ): Array<tf.Tensor | null>;
 
-  /** ρ for the step about to run. */
+  /** ρ for the step about to run (the method's, ignoring a suspension). */
   protected abstract currentRho(): number;
+
+  /**
+   * While true every step is the base optimizer's (ρ = 0, one pass): the trainer sets it outside
+   * a window of sharpness-aware epochs (`sharpnessEpochs`).
+   */
+  sharpnessSuspended = false;
+
+  /** ρ of the step about to run: 0 while suspended, else the method's. */
+  protected stepRho(): number {
+    return this.sharpnessSuspended ? 0 : this.currentRho();
+  }
   /** The variables the first pass differentiates and perturbs (all of them but in ESAM). */
   protected abstract firstPassVariables(variables: tf.Variable[]): tf.Variable[];
   /** Whether this step takes the perturbed pass (LookSAM's reuse steps do not). */
@@ -209,7 +220,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
       return false;
     }
     const iteration = this.iterations;
-    const rho = this.currentRho();
+    const rho = this.stepRho();
     const narrowed = trained !== null;
     if (narrowed && (rho === 0 || !this.usesPerturbedPass(iteration))) {
       release();

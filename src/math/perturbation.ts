@@ -17,10 +17,25 @@ export function samPerturbation(gradients: Tree, rho: number, epsilon: number): 
   });
 }
 
+/** How ASAM's T_w is formed: per element |w| + η, or per tensor ‖w‖ + η (layer-wise). */
+export type AdaptiveScaling = 'elementwise' | 'layerwise';
+
+/** T_w of one tensor, or 1 where the mask leaves it unscaled. */
+function scalingOf(
+  w: tf.Tensor,
+  scaled: boolean,
+  eta: number,
+  form: AdaptiveScaling,
+): tf.Tensor | number {
+  if (!scaled) return 1;
+  return form === 'layerwise' ? tf.add(tf.norm(w), eta) : tf.add(tf.abs(w), eta);
+}
+
 /**
  * ASAM (Kwon et al. 2021, Eq. 9 with T_w = |w| + η): ε = ρ·T_w²·g / (‖T_w·g‖ + ϵ).
  * `adaptiveMask[i]` false gives T = 1 for that tensor (the official recipe keeps biases and
  * normalization offsets unscaled); with η = 0 and every mask true this is davda54/sam's form.
+ * `layerwise`: T_w = ‖w‖ + η per tensor (SAM-ON's official layer-wise option).
  */
 export function adaptivePerturbation(
   gradients: Tree,
@@ -29,12 +44,11 @@ export function adaptivePerturbation(
   rho: number,
   eta: number,
   epsilon: number,
+  form: AdaptiveScaling = 'elementwise',
 ): tf.Tensor[] {
   // Tensor by tensor, so that at most one extra full-size tensor lives besides the result.
-  const scaling = (i: number) => {
-    const w = weights[i] as tf.Tensor;
-    return adaptiveMask[i] ? tf.add(tf.abs(w), eta) : tf.onesLike(w);
-  };
+  const scaling = (i: number) =>
+    scalingOf(weights[i] as tf.Tensor, adaptiveMask[i] === true, eta, form);
   return tf.tidy(() => {
     const squaredNorms = gradients.map((g, i) =>
       tf.tidy(() => {
@@ -51,6 +65,31 @@ export function adaptivePerturbation(
       }),
     );
   });
+}
+
+/**
+ * The ascent in an ∞-norm ball (Foret et al. 2021, Eq. 2 with p = ∞; SAM-ON's `p = infinity`):
+ * ε = ρ·sign(g), and ε = ρ·T_w·sign(g) where ASAM scales the tensor — no normalization.
+ */
+export function infinityPerturbation(
+  gradients: Tree,
+  weights: Tree,
+  adaptiveMask: readonly boolean[] | null,
+  rho: number,
+  eta: number,
+  form: AdaptiveScaling = 'elementwise',
+): tf.Tensor[] {
+  return gradients.map((g, i) =>
+    tf.tidy(() => {
+      const direction = tf.mul(tf.sign(g), rho);
+      return adaptiveMask === null
+        ? direction
+        : tf.mul(
+            direction,
+            scalingOf(weights[i] as tf.Tensor, adaptiveMask[i] === true, eta, form),
+          );
+    }),
+  );
 }
 
 /**
@@ -71,6 +110,10 @@ export interface PerturbationPlan {
   adaptive: boolean;
   /** Per variable: ASAM scales it by |w| + η (otherwise T = 1). */
   adaptiveMask: readonly boolean[];
+  /** ASAM's T_w per element or per tensor. */
+  adaptiveScaling: AdaptiveScaling;
+  /** The ball of the ascent: ε = ρ·g/‖g‖ (l2) or ρ·sign(g) (linf). */
+  norm: 'l2' | 'linf';
   eta: number;
   epsilon: number;
 }
@@ -91,16 +134,21 @@ export function maskedPerturbation(
   const chosenVariables = chosen.map((i) => variables[i] as tf.Variable);
   const chosenGradients = chosen.map((i) => gradients[i] as tf.Tensor);
   const ascent = direction(chosenVariables, chosenGradients);
-  const epsilons = plan.adaptive
-    ? adaptivePerturbation(
-        ascent,
-        chosenVariables,
-        chosen.map((i) => plan.adaptiveMask[i] as boolean),
-        rho,
-        plan.eta,
-        plan.epsilon,
-      )
-    : samPerturbation(ascent, rho, plan.epsilon);
+  const scaled = plan.adaptive ? chosen.map((i) => plan.adaptiveMask[i] as boolean) : null;
+  const epsilons =
+    plan.norm === 'linf'
+      ? infinityPerturbation(ascent, chosenVariables, scaled, rho, plan.eta, plan.adaptiveScaling)
+      : scaled !== null
+        ? adaptivePerturbation(
+            ascent,
+            chosenVariables,
+            scaled,
+            rho,
+            plan.eta,
+            plan.epsilon,
+            plan.adaptiveScaling,
+          )
+        : samPerturbation(ascent, rho, plan.epsilon);
   const given = new Set(chosenGradients);
   for (const t of ascent) if (!given.has(t)) t.dispose();
   const out: Array<tf.Tensor | null> = variables.map(() => null);

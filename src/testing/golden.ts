@@ -6,13 +6,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ReferenceCase, ReferenceReplay } from '../core/method.js';
+import type { DataSelecting, ReferenceCase, ReferenceReplay } from '../core/method.js';
+import { capabilitiesOf } from '../toolkit/capabilities.js';
 import { AdamW } from '../optimizers/adamw.js';
 import { findMethod } from '../variants/registry.js';
 
 type Matrix = number[][];
-type Params = Record<'w1' | 'b1' | 'w2' | 'b2', number[] | Matrix>;
-const PARAM_NAMES = ['w1', 'b1', 'w2', 'b2'] as const;
+type Params = Record<string, number[] | Matrix>;
 
 export interface GoldenCase extends ReferenceCase {
   name: string;
@@ -54,8 +54,19 @@ export const GOLDEN_TOLERANCE = 1e-4;
 /** The repository's reference files. */
 export const GOLDEN_DIR = fileURLToPath(new URL('../../golden/', import.meta.url));
 
-/** The problems the replay builds: the tiny MLP (a case without `problem`). */
-const PROBLEMS: readonly (string | undefined)[] = [undefined];
+/**
+ * The problems the replay builds: the tiny MLP (a case without `problem`), and the MLP with a
+ * LayerNorm or a BatchNorm (training mode at every pass, eps 1e-5, PyTorch's) after its first layer,
+ * whose scale g1 and offset be1 are named like a tfjs normalization layer's (`norm/gamma`,
+ * `norm/beta`), so that methods find them as they would in a tfjs model.
+ */
+const PROBLEMS: Readonly<Record<string, { params: readonly string[]; axis: number | null }>> = {
+  mlp: { params: ['w1', 'b1', 'w2', 'b2'], axis: null },
+  layernorm: { params: ['w1', 'b1', 'g1', 'be1', 'w2', 'b2'], axis: 1 },
+  batchnorm: { params: ['w1', 'b1', 'g1', 'be1', 'w2', 'b2'], axis: 0 },
+};
+const VARIABLE_NAMES: Readonly<Record<string, string>> = { g1: 'norm/gamma', be1: 'norm/beta' };
+const NORMALIZATION_EPSILON = 1e-5;
 
 /**
  * How to replay a case: the base optimizer alone (`optimizer: 'base'`), or the registered method
@@ -98,10 +109,38 @@ export function goldenLoss(
   x: tf.Tensor2D,
   labels: tf.Tensor2D,
 ): tf.Scalar {
-  const [w1, b1, w2, b2] = variables as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-  const hidden = tf.tanh(tf.add(tf.matMul(x, w1), b1));
-  const logits = tf.add(tf.matMul(hidden, w2), b2);
-  return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  return tf.losses.softmaxCrossEntropy(
+    labels,
+    goldenLogits(variables, x, null),
+    undefined,
+    0,
+  ) as tf.Scalar;
+}
+
+/** The logits of the golden MLP, with the problem's normalization (`axis`: 1 layer, 0 batch). */
+function goldenLogits(
+  variables: readonly tf.Variable[],
+  x: tf.Tensor2D,
+  axis: number | null,
+): tf.Tensor {
+  if (axis === null) {
+    const [w1, b1, w2, b2] = variables as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    const hidden = tf.tanh(tf.add(tf.matMul(x, w1), b1));
+    return tf.add(tf.matMul(hidden, w2), b2);
+  }
+  const [w1, b1, g1, be1, w2, b2] = variables as tf.Variable[] as [
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+    tf.Variable,
+  ];
+  const z = tf.add(tf.matMul(x, w1), b1);
+  const { mean, variance } = tf.moments(z, axis, true);
+  const u = tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, NORMALIZATION_EPSILON)));
+  const hidden = tf.tanh(tf.add(tf.mul(u, g1), be1));
+  return tf.add(tf.matMul(hidden, w2), b2);
 }
 
 function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
@@ -117,22 +156,29 @@ function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): n
 let replayCounter = 0;
 
 export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResult {
-  const problem = goldenCase['problem'] as string | undefined;
-  const replay = PROBLEMS.includes(problem) ? replayOf(goldenCase) : null;
+  const problemName = (goldenCase['problem'] as string | undefined) ?? 'mlp';
+  const problem = PROBLEMS[problemName];
+  const replay = problem === undefined ? null : replayOf(goldenCase);
   if (replay === null) {
     return {
       name: goldenCase.name,
       status: 'UNSUPPORTED',
       maxRelativeError: NaN,
       lossRelativeError: NaN,
-      ...(PROBLEMS.includes(problem)
-        ? {}
-        : { detail: `problem '${problem}' is not built by the replay` }),
+      ...(problem === undefined
+        ? { detail: `problem '${problemName}' is not built by the replay` }
+        : {}),
     };
   }
   const prefix = `golden_${replayCounter++}_${goldenCase.name}`;
-  const variables = PARAM_NAMES.map((name) =>
-    tf.variable(tf.tensor(file.init[name] as number[]), true, `${prefix}/${name}`),
+  const names = (problem as { params: readonly string[] }).params;
+  const axis = (problem as { axis: number | null }).axis;
+  const variables = names.map((name) =>
+    tf.variable(
+      tf.tensor(file.init[name] as number[]),
+      true,
+      `${prefix}/${VARIABLE_NAMES[name] ?? name}`,
+    ),
   );
   const base = buildBaseOptimizer(goldenCase);
   const method = findMethod(goldenCase.optimizer);
@@ -147,7 +193,7 @@ export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResu
       const labels = tf.tidy(
         () => tf.cast(tf.oneHot(tf.tensor1d(batch.y, 'int32'), 3), 'float32') as tf.Tensor2D,
       );
-      const loss = optimizer.minimize(() => goldenLoss(variables, x, labels), true, variables);
+      const loss = replayStep(optimizer, variables, x, labels, axis);
       const reportedLoss = loss?.dataSync()[0] ?? NaN;
       tf.dispose([x, labels, loss as tf.Tensor]);
       const expectedLoss = goldenCase.losses[step] as number;
@@ -158,7 +204,7 @@ export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResu
       const mismatch = replay === 'base' ? null : (replay.checkStep?.(optimizer, step) ?? null);
       if (mismatch !== null) mismatches.push(mismatch);
       const expected = goldenCase.params[step] as Params;
-      PARAM_NAMES.forEach((name, i) => {
+      names.forEach((name, i) => {
         const reference = (expected[name] as number[] | Matrix).flat() as number[];
         const error = relativeError((variables[i] as tf.Variable).dataSync(), reference);
         maxRelativeError = Math.max(maxRelativeError, Number.isNaN(error) ? Infinity : error);
@@ -182,4 +228,43 @@ export function replayCase(file: GoldenFile, goldenCase: GoldenCase): GoldenResu
     lossRelativeError,
     ...(detail === null ? {} : { detail }),
   };
+}
+
+/**
+ * One step as the trainer takes it: `minimize` on the mean loss, or, for a method that selects
+ * examples, `stepWithDataSelection` on the per-example losses. Returns the loss at w.
+ */
+function replayStep(
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  x: tf.Tensor2D,
+  labels: tf.Tensor2D,
+  axis: number | null,
+): tf.Scalar | null {
+  if (capabilitiesOf(optimizer)?.dataSelection === true) {
+    const perExample = (indices: tf.Tensor1D | null) =>
+      tf.tidy(() => {
+        const xs = indices === null ? x : tf.gather(x, indices);
+        const ys = indices === null ? labels : tf.gather(labels, indices);
+        return tf.losses.softmaxCrossEntropy(
+          ys,
+          goldenLogits(variables, xs, axis),
+          undefined,
+          0,
+          tf.Reduction.NONE,
+        ) as tf.Tensor1D;
+      });
+    return (optimizer as tf.Optimizer & DataSelecting).stepWithDataSelection(perExample, variables);
+  }
+  return optimizer.minimize(
+    () =>
+      tf.losses.softmaxCrossEntropy(
+        labels,
+        goldenLogits(variables, x, axis),
+        undefined,
+        0,
+      ) as tf.Scalar,
+    true,
+    variables,
+  );
 }

@@ -11,6 +11,7 @@ import { subsetDataset } from '../data/dataset.js';
 import { sam } from '../core/sam.js';
 import { batches } from '../data/batches.js';
 import { esam } from '../variants/esam.js';
+import { samOn } from '../variants/sam-on.js';
 import { cosineSchedule } from '../schedules/learning-rate.js';
 import { train, type TrainerOptions } from './trainer.js';
 
@@ -205,4 +206,74 @@ test("ESAM's data selection in the trainer: the steps of a hand-written stepWith
     (m.optimizer as tf.Optimizer).dispose();
     m.dispose();
   }
+});
+
+test('a window of sharpness-aware epochs: outside it every step is the base optimizer, bit for bit', async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+  );
+  const run = (
+    buildOptimizer: () => tf.Optimizer,
+    epochs: number,
+    window?: { from?: number; to?: number },
+  ) =>
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer,
+      epochs,
+      batchSize: 32,
+      seed: 5,
+      ...(window === undefined ? {} : { sharpnessEpochs: window }),
+    });
+  const base = () => tf.train.momentum(0.05, 0.9);
+  const method = () => sam(tf.train.momentum(0.05, 0.9), { rho: 0.1 });
+  const plain = await run(base, 2);
+  const late = await run(method, 2, { from: 3 });
+  assert.deepEqual(weights(late.model), weights(plain.model), 'no sharpness-aware epoch in 1..2');
+  const sharp = await run(method, 1);
+  const early = await run(method, 2, { to: 1 });
+  assert.notDeepEqual(weights(early.model), weights(plain.model), 'epoch 1 is sharpness-aware');
+  const afterOne = await run(method, 1, { to: 1 });
+  assert.deepEqual(weights(afterOne.model), weights(sharp.model));
+  await assert.rejects(
+    run(method, 1, { from: 2, to: 1 }),
+    /sharpnessEpochs.to' is 1; expected an integer >= 2/,
+  );
+  for (const r of [plain, late, sharp, early, afterOne]) {
+    (r.model.optimizer as tf.Optimizer).dispose();
+    r.model.dispose();
+  }
+});
+
+test('the trainer hands the model to a method that reads its structure (SAM-ON: its normalization layers)', async () => {
+  await useBackend('cpu');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 32 }, (_, i) => i),
+  );
+  const withNorm = () =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+        tfl.layers.dense({ units: 8 }),
+        tfl.layers.batchNormalization({ name: 'my_norm_layer' }),
+        tfl.layers.dense({ units: 10, activation: 'softmax' }),
+      ],
+    });
+  await assert.rejects(
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: withNorm,
+      buildOptimizer: () => samOn(tf.train.sgd(0.1), { variablePattern: 'dense' }),
+      epochs: 1,
+      batchSize: 16,
+      seed: 1,
+    }),
+    /leaves out the normalization layer 'my_norm_layer' \(BatchNormalization\)/,
+  );
 });

@@ -12,6 +12,7 @@ import { deriveSeed } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import type { ImageDataset } from '../data/types.js';
 import { checkNumber } from '../util/validate.js';
+import { isModelAware, isSharpnessAware } from '../core/method.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
@@ -69,6 +70,11 @@ export interface TrainerOptions {
    */
   mSharpness?: number;
   /**
+   * The epochs (1-based, inclusive) whose steps are sharpness-aware; the others are the base
+   * optimizer's (ρ = 0), for any method of the family. Default: every epoch.
+   */
+  sharpnessEpochs?: { from?: number; to?: number } | null;
+  /**
    * Data-parallel steps over worker threads (src/parallel): each batch is cut into `replicas`
    * slices, one per thread (the main thread computes one when it trains on wasm). `model` is the
    * zoo spec `buildModel` builds. For SAM/ASAM/SAM-ON this is m-sharpness with m = replicas.
@@ -111,6 +117,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const settings = checkSettings(options);
   const { model, state } = await openRun(options);
   const optimizer = model.optimizer as tf.Optimizer;
+  if (isModelAware(optimizer)) optimizer.useModel(model);
   const stepKind = await chooseStepKind(model, optimizer, {
     mSharpness: settings.mSharpness,
     dataParallel: options.dataParallel ?? null,
@@ -128,6 +135,8 @@ interface Settings {
   seed: number;
   smoothing: number;
   mSharpness: number;
+  /** Whether the steps of epoch `epoch` (0-based) are sharpness-aware. */
+  sharpEpoch: (epoch: number) => boolean;
 }
 
 function checkSettings(options: TrainerOptions): Settings {
@@ -148,7 +157,17 @@ function checkSettings(options: TrainerOptions): Settings {
       `train: mSharpness is ${mSharpness}, more parts than the batch size ${batchSize}; use at most ${batchSize} parts.`,
     );
   }
-  return { epochs, batchSize, seed, smoothing, mSharpness };
+  const window = options.sharpnessEpochs ?? {};
+  const from = checkNumber(OWNER, 'sharpnessEpochs.from', window.from ?? 1, {
+    min: 1,
+    integer: true,
+  });
+  const to =
+    window.to === undefined
+      ? Infinity
+      : checkNumber(OWNER, 'sharpnessEpochs.to', window.to, { min: from, integer: true });
+  const sharpEpoch = (epoch: number) => epoch + 1 >= from && epoch + 1 <= to;
+  return { epochs, batchSize, seed, smoothing, mSharpness, sharpEpoch };
 }
 
 /** The model and the trainer's state: from the checkpoint when resuming, fresh otherwise. */
@@ -178,7 +197,7 @@ async function openRun(
 
 async function trainLoop(
   options: TrainerOptions,
-  { epochs, batchSize, seed, smoothing }: Settings,
+  { epochs, batchSize, seed, smoothing, sharpEpoch }: Settings,
   model: tfl.LayersModel,
   state: TrainerState,
   stepKind: StepKind,
@@ -193,6 +212,7 @@ async function trainLoop(
   };
 
   for (; state.epoch < epochs; state.epoch++) {
+    if (isSharpnessAware(optimizer)) optimizer.sharpnessSuspended = !sharpEpoch(state.epoch);
     let batchIndex = 0;
     for (const batch of batches(trainSet, { batchSize, shuffle: true, seed, epoch: state.epoch })) {
       if (batchIndex < state.batchInEpoch) {

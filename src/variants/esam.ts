@@ -1,15 +1,19 @@
 /**
  * ESAM (Du et al., ICLR 2022, "Efficient Sharpness-aware Minimization for Improved Training of
- * Neural Networks"):
- * - Stochastic Weight Perturbation (§3.1): each step perturbs a random subset of the variables,
- *   each kept with probability β, by ε = ρ·g/(‖g‖ + 1e-7)/β, the norm taken over the kept ones
- *   (the official code, dydjw9/Efficient_SAM, draws the subset per parameter tensor). As there,
- *   the first pass computes the gradients of the kept variables only — that is where SWP saves
- *   time — and the second pass those of all variables, which the base applies.
- * - Sharpness-Sensitive Data Selection (§3.2): the second pass uses only the ⌊γ·n⌋ examples whose
- *   loss rose most under the perturbation. It needs per-example losses, which `model.fit` cannot
- *   give an optimizer: use `stepWithDataSelection` (γ = 1 under `fit` is SWP alone).
- * The subset of step t is drawn from (seed, t) alone, so a resumed run draws the same subsets.
+ * Neural Networks"), as its official code computes it (dydjw9/Efficient_SAM, `utils/Esam.py`):
+ * - Stochastic Weight Perturbation (§3.1): a step perturbs a subset of the variables (tensors) by
+ *   ε = g·ρ/(‖g‖ + 1e-7)/β, the norm over that subset. The first step perturbs every tensor; each
+ *   later step keeps each tensor with probability β. The first pass differentiates the kept
+ *   tensors only — where SWP saves time —, the second pass all of them, and the base applies it.
+ *   `adaptive`: the official ASAM form, T = |w| on every tensor (η = 0), ρ still 0.05.
+ * - Sharpness-Sensitive Data Selection (§3.2): with m = ⌊γ·n⌋, the second pass takes the mean
+ *   loss of the examples whose loss rose strictly more than the m-th largest rise (m − 1 of them
+ *   without ties); γ ≥ 0.99 takes the whole batch. It needs per-example losses, which `model.fit`
+ *   cannot give an optimizer: use `stepWithDataSelection` (γ = 1 under `fit` is SWP alone).
+ * Where the official code cannot run, this one chooses (docs/VARIANTS.md): a draw that keeps no
+ * tensor keeps one, drawn at random; a selection left empty (m ≤ 1, or ties) takes the examples
+ * tied with the m-th largest rise. The subsets of step t come from (seed, t) alone, so a resumed run
+ * draws the same ones.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
@@ -20,40 +24,51 @@ import type {
   MethodDefinition,
   PerExampleLoss,
 } from '../core/method.js';
+import { referenceFlag, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import type { NamedTensor } from '../util/types.js';
-import { numberOption, withDefaults, type SchemaOf } from '../util/options.js';
+import { functionOption, numberOption, withDefaults, type SchemaOf } from '../util/options.js';
 import { createRandom, deriveSeed } from '../util/random.js';
 import { trainableVariables } from '../optimizers/gradients.js';
 
+export type { PerExampleLoss };
+
+/** The tensors a step perturbs: `(step, count) => count flags`, at least one true. */
+export type WeightMask = (step: number, count: number) => readonly boolean[];
+
 export interface EsamOptions extends SamOptions {
-  /** Probability that a variable is perturbed in a step (SWP; default 0.6). */
+  /** Probability that a tensor is perturbed in a step after the first (SWP; default 0.6). */
   beta?: number;
-  /** Fraction of the batch used by the second pass (SDS; default 0.5; 1 = all). */
+  /** Fraction of the batch the second pass selects (SDS; default 0.5; ≥ 0.99: the whole batch). */
   gamma?: number;
-  /** Seed of the per-step variable subsets (default 0). */
+  /** Seed of the per-step tensor subsets (default 0). */
   seed?: number;
+  /** The tensors each step perturbs, instead of the draws (not serialized; replays a record). */
+  weightMask?: WeightMask | null;
 }
 
+/** From γ on, the official code trains on the whole batch. */
+const WHOLE_BATCH_FROM = 0.99;
+
 export const ESAM_OPTIONS = {
-  ...withDefaults(SAM_OPTIONS, { epsilon: 1e-7 }),
+  // The official code: ε's constant 1e-7, ρ 0.05 also with `adaptive`, ASAM's T = |w| everywhere.
+  ...withDefaults(SAM_OPTIONS, { epsilon: 1e-7, rho: 0.05, eta: 0, adaptiveScope: 'all' }),
   beta: numberOption({
     default: 0.6,
     min: 0,
     minInclusive: false,
     max: 1,
-    doc: 'probability that a variable is perturbed in a step (SWP)',
+    doc: 'probability that a tensor is perturbed in a step after the first (SWP)',
   }),
   gamma: numberOption({
     default: 0.5,
     min: 0,
     minInclusive: false,
     max: 1,
-    doc: 'fraction of the batch the second pass uses (SDS; 1 = all)',
+    doc: 'fraction of the batch the second pass selects (SDS; >= 0.99: all)',
   }),
-  seed: numberOption({ default: 0, integer: true, doc: 'seed of the per-step variable subsets' }),
+  seed: numberOption({ default: 0, integer: true, doc: 'seed of the per-step tensor subsets' }),
+  weightMask: functionOption('the tensors each step perturbs (replays a record; not serialized)'),
 } satisfies SchemaOf<EsamOptions>;
-
-export type { PerExampleLoss };
 
 export class ESAM extends SAM implements DataSelecting {
   static override get className(): string {
@@ -63,6 +78,9 @@ export class ESAM extends SAM implements DataSelecting {
   readonly beta: number;
   readonly gamma: number;
   readonly seed: number;
+  /** The examples (sorted indices) the latest `stepWithDataSelection` trained on. */
+  lastSelection: number[] | null = null;
+  private readonly weightMask: WeightMask | null;
   private mask: { iteration: number; kept: boolean[] } | null = null;
   /** The iteration whose first pass was narrowed to the kept variables. */
   private narrowedAt: number | null = null;
@@ -73,29 +91,62 @@ export class ESAM extends SAM implements DataSelecting {
     this.beta = o.beta;
     this.gamma = o.gamma;
     this.seed = o.seed;
+    this.weightMask = o.weightMask;
   }
 
-  /** Data selection (γ < 1) needs per-example losses; weight perturbation alone splits like SAM. */
+  /** Whether the second pass selects examples (γ < 0.99); otherwise it takes the whole batch. */
+  get selectsData(): boolean {
+    return this.gamma < WHOLE_BATCH_FROM;
+  }
+
+  /** Data selection needs per-example losses; weight perturbation alone splits like SAM. */
   override get capabilities(): Capabilities {
-    const selects = this.gamma < 1;
     return {
-      mSharpness: !selects && this.ascentSteps === 1,
+      mSharpness: !this.selectsData && this.ascentSteps === 1,
       dataParallel: false,
-      dataSelection: selects,
+      dataSelection: this.selectsData,
     };
   }
 
-  /** The variables perturbed at step `iteration` (each with probability β; at least one). */
+  /**
+   * The tensors perturbed at step `iteration`: every one at step 0, then each with probability β
+   * (at least one), or those `weightMask` gives.
+   */
   perturbedAt(iteration: number, count: number): boolean[] {
+    if (this.weightMask !== null) {
+      const given = Array.from(this.weightMask(iteration, count), Boolean);
+      if (given.length !== count || !given.includes(true)) {
+        throw new Error(
+          `ESAM: weightMask(${iteration}, ${count}) returned [${given.join(', ')}]; expected ${count} flags, at least one true (a step must perturb some tensor).`,
+        );
+      }
+      return given;
+    }
+    if (iteration === 0) return Array.from({ length: count }, () => true);
     const random = createRandom(deriveSeed(this.seed, iteration));
-    const kept = Array.from({ length: count }, () => random.next() < this.beta);
+    const kept = Array.from({ length: count }, () => random.next() <= this.beta);
     if (count > 0 && !kept.includes(true)) kept[random.int(count)] = true;
     return kept;
   }
 
+  /**
+   * The examples of the second pass, from each example's loss rise: those strictly above the
+   * ⌊γn⌋-th largest rise (the official code), those tied with it when that leaves none, all of
+   * them when γ ≥ 0.99. Sorted indices.
+   */
+  selectExamples(rises: ArrayLike<number>): number[] {
+    const n = rises.length;
+    const all = Array.from({ length: n }, (_, i) => i);
+    if (!this.selectsData) return all;
+    const m = Math.max(1, Math.floor(n * this.gamma));
+    const cutoff = Array.from(rises).sort((a, b) => b - a)[m - 1] as number;
+    const above = all.filter((i) => (rises[i] as number) > cutoff);
+    return above.length > 0 ? above : all.filter((i) => (rises[i] as number) >= cutoff);
+  }
+
   protected override firstPassVariables(variables: tf.Variable[]): tf.Variable[] {
     this.narrowedAt = null;
-    if (this.currentRho() === 0) return variables;
+    if (this.stepRho() === 0) return variables;
     const kept = this.perturbedAt(this.iterations, variables.length);
     this.narrowedAt = this.iterations;
     return variables.filter((_, i) => kept[i]);
@@ -179,12 +230,15 @@ export class ESAM extends SAM implements DataSelecting {
       return first.value;
     }
     try {
-      const selected = tf.tidy(() => {
-        const after = perExampleLoss(null);
-        const count = after.shape[0];
-        const keep = Math.max(1, Math.floor(this.gamma * count));
-        return tf.topk(tf.sub(after, lossBefore), keep).indices as tf.Tensor1D;
-      });
+      let selected: tf.Tensor1D | null = null;
+      if (this.selectsData) {
+        const rises = tf.tidy(() => tf.sub(perExampleLoss(null), lossBefore));
+        this.lastSelection = this.selectExamples(rises.dataSync());
+        rises.dispose();
+        selected = tf.tensor1d(this.lastSelection, 'int32');
+      } else {
+        this.lastSelection = Array.from({ length: lossBefore.shape[0] }, (_, i) => i);
+      }
       const second = tf.variableGrads(
         () => tf.mean(perExampleLoss(selected)) as tf.Scalar,
         variables,
@@ -192,7 +246,11 @@ export class ESAM extends SAM implements DataSelecting {
       try {
         this.secondStep(second.grads);
       } finally {
-        tf.dispose([selected, second.value, ...Object.values(second.grads)]);
+        tf.dispose([
+          ...(selected === null ? [] : [selected]),
+          second.value,
+          ...Object.values(second.grads),
+        ]);
       }
     } catch (error) {
       this.abandonStep();
@@ -204,7 +262,7 @@ export class ESAM extends SAM implements DataSelecting {
   }
 
   private refuseWithoutPerExampleLoss(where: string): void {
-    if (this.gamma < 1) {
+    if (this.selectsData) {
       throw new Error(
         `ESAM: gamma is ${this.gamma}, and sharpness-sensitive data selection needs per-example losses, which ${where} cannot provide. ` +
           'Use esam.stepWithDataSelection(perExampleLoss) in a custom loop, or pass gamma: 1 (stochastic weight perturbation only) to train with model.fit.',
@@ -230,8 +288,31 @@ export const ESAM_METHOD: MethodDefinition = {
   // Data selection adds a forward-only pass, about a third of a step.
   passes: (o) => {
     const gamma = o['gamma'] as number;
-    return 1 + gamma + (gamma < 1 ? 1 / 3 : 0);
+    return gamma < WHOLE_BATCH_FROM ? 1 + gamma + 1 / 3 : 2;
   },
   selectionFraction: 'gamma',
   variants: [{ gamma: 1 }],
+  // The official step with the recorded tensor masks; the recorded selection is compared.
+  replay: (c) => {
+    const masks = (c['masks'] as number[][] | undefined) ?? [];
+    const selected = (c['selected'] as number[][] | undefined) ?? [];
+    return {
+      options: {
+        rho: requiredReferenceNumber(c, 'rho'),
+        beta: referenceNumber(c, 'beta'),
+        gamma: referenceNumber(c, 'gamma'),
+        adaptive: referenceFlag(c, 'adaptive'),
+        weightMask: (step: number) => (masks[step] ?? []).map(Boolean),
+      },
+      checkStep: (optimizer, step) => {
+        // Without selection the second pass takes the whole batch by construction.
+        if (!(optimizer as ESAM).selectsData) return null;
+        const ours = (optimizer as ESAM).lastSelection ?? [];
+        const recorded = selected[step];
+        return recorded === undefined || ours.join(',') === recorded.join(',')
+          ? null
+          : `step ${step}: selected [${ours.join(', ')}], the reference [${recorded.join(', ')}]`;
+      },
+    };
+  },
 };

@@ -14,5 +14,5 @@ export type { MsamOptions } from './msam.js';
 export { XSAM, xsam } from './xsam.js';
 export type { AlphaChoice, XsamOptions } from './xsam.js';
 export { ESAM, esam } from './esam.js';
-export type { EsamOptions } from './esam.js';
+export type { EsamOptions, WeightMask } from './esam.js';
 export { METHODS, findMethod } from './registry.js';

@@ -72,6 +72,8 @@ export class MSAM extends WrapperOptimizer {
   rho: number;
   readonly weightDecay: number;
   readonly epsilon: number;
+  /** While true the gradient is taken at w (no shift): the trainer's sharpness window. */
+  sharpnessSuspended = false;
   private held: { variables: tf.Variable[]; originals: tf.Tensor[] } | null = null;
 
   constructor(base: tf.Optimizer, options: MsamOptions = {}) {
@@ -136,12 +138,14 @@ export class MSAM extends WrapperOptimizer {
         `${OWNER}.moveToHeldPoint() was called twice without applyAtHeldPoint() between them; the weights are still shifted. Call applyAtHeldPoint(gradients) first.`,
       );
     }
-    const buffers = momentumBuffers(this.base, variables, this.positionsOf(variables));
-    const present = buffers.filter((b): b is tf.Tensor => b !== null);
-    const norm = present.length === 0 ? 0 : readScalar(globalNorm(present));
+    const positions = this.positionsOf(variables);
     const originals = variables.map((v) => tf.keep(tf.clone(v)));
     this.held = { variables, originals };
-    if (this.rho === 0 || norm === 0) return;
+    if (this.rho === 0 || this.sharpnessSuspended) return;
+    const buffers = momentumBuffers(this.base, variables, positions);
+    const present = buffers.filter((b): b is tf.Tensor => b !== null);
+    const norm = present.length === 0 ? 0 : readScalar(globalNorm(present));
+    if (norm === 0) return;
     const factor = this.rho / (norm + this.epsilon);
     tf.tidy(() =>
       variables.forEach((v, i) => {

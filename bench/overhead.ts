@@ -15,7 +15,9 @@
  * run under trainOnBatch: it is timed in a custom loop (`stepWithDataSelection` with per-example
  * cross-entropy) against the base's `minimize` on the same loss, and its limit is 1 + φ + γ passes
  * of a step, φ the measured share of the forward pass in a base step and γ the fraction it selects
- * (a forward-only pass over the batch, then training on γ of it).
+ * (a forward-only pass over the batch, then training on γ of it). A method that takes the previous
+ * batch too (SAMPa, `capabilities.previousBatch`) also runs in the custom loop (`stepWithPrevious`,
+ * the benchmark's one batch standing for both), against its pass limit.
  * The default method list is the registry's: every method with its defaults and the settings it
  * names worth measuring (`variants`); a method that cannot run on the model says why.
  * Models: mlp = 784-1024-1024-10 at batch 256; cnn = conv32-pool-conv64-pool-dense128-dense10 on
@@ -28,8 +30,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../src/models/index.js';
 import { startBackend } from '../src/cli/setup.js';
-import type { DataSelecting, PerExampleLoss } from '../src/core/method.js';
+import type { DataSelecting, PerExampleLoss, PreviousBatchStepping } from '../src/core/method.js';
 import { capabilitiesOf } from '../src/toolkit/capabilities.js';
+import { disposeOptimizer } from '../src/optimizers/registry.js';
 import {
   buildOptimizer,
   formatOptimizerSpec,
@@ -184,13 +187,24 @@ function trainee(makeOptimizer: () => tf.Optimizer, custom = false): Trainee {
   }
   const loss = perExampleLoss(model, counters);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const capabilities = capabilitiesOf(optimizer);
+  const mean = () => tf.mean(loss(null)) as tf.Scalar;
   const step =
-    capabilitiesOf(optimizer)?.dataSelection === true
+    capabilities?.dataSelection === true
       ? () =>
           tf.dispose(
             (optimizer as tf.Optimizer & DataSelecting).stepWithDataSelection(loss, variables),
           )
-      : () => optimizer.minimize(() => tf.mean(loss(null)) as tf.Scalar, false, variables);
+      : capabilities?.previousBatch === true
+        ? () =>
+            tf.dispose(
+              (optimizer as tf.Optimizer & PreviousBatchStepping).stepWithPrevious(
+                mean,
+                mean,
+                variables,
+              ),
+            )
+        : () => optimizer.minimize(mean, false, variables);
   return { model, optimizer, counters, step: async () => step() };
 }
 
@@ -294,9 +308,12 @@ function selectedFraction(spec: OptimizerSpec): number | null {
   return fraction < 1 ? fraction : null;
 }
 
-/** Methods that select data: timed in the custom loop (see the header). */
+/** Methods `model.fit` cannot step (data selection, the previous batch): the custom loop. */
 function usesDataSelection(spec: OptimizerSpec): boolean {
-  return selectedFraction(spec) !== null;
+  const optimizer = buildOptimizer(spec, common);
+  const capabilities = capabilitiesOf(optimizer);
+  disposeOptimizer(optimizer);
+  return capabilities?.dataSelection === true || capabilities?.previousBatch === true;
 }
 const specs = parseOptimizerList(values.methods as string);
 
@@ -317,7 +334,8 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
   const baseMs = (await timeSteps(reference, steps)) / steps;
   const basePeak = await peakBytes(reference);
   const custom = usesDataSelection(spec);
-  const phi = custom ? await forwardShare(reference, steps) : 0;
+  const selects = selectedFraction(spec) !== null;
+  const phi = selects ? await forwardShare(reference, steps) : 0;
   const parameterBytes = reference.model.countParams() * 4;
   release(reference);
   // The method's peak is compared with that of its base in the same loop.
@@ -347,7 +365,7 @@ async function measureInThisProcess(spec: OptimizerSpec): Promise<{ base: Row; r
     row: {
       method: spec.label,
       loop: custom ? 'custom' : 'trainOnBatch',
-      limit: custom ? 1 + phi + (selectedFraction(spec) as number) : passesPerStep(spec, common),
+      limit: selects ? 1 + phi + (selectedFraction(spec) as number) : passesPerStep(spec, common),
       ratioRange: [measured.ratio, measured.ratio],
       ...measured,
       extraCopies: (measured.peakBytes - loopBasePeak) / parameterBytes,

@@ -91,7 +91,11 @@ for (const { path, file } of files) {
       ? '-'
       : result.maxRelativeError.toExponential(3);
     const lossNote =
-      result.status === 'UNSUPPORTED' ? '' : ` (loss ${result.lossRelativeError.toExponential(3)})`;
+      result.status === 'UNSUPPORTED'
+        ? ''
+        : Number.isNaN(result.lossRelativeError)
+          ? ' (loss not compared)'
+          : ` (loss ${result.lossRelativeError.toExponential(3)})`;
     console.log(
       `${result.name} ${error} ${result.status}${lossNote}${result.detail ? ` — ${result.detail}` : ''}`,
     );

@@ -18,12 +18,16 @@ export type {
   StepContext,
 } from './core/sam.js';
 export { SAM_OPTIONS } from './core/sam-options.js';
+export type { BatchPart, GradientSource, PassGradients } from './core/accumulation.js';
+export type { NonFiniteGuard } from './core/non-finite.js';
 export type {
+  AccumulatedStepping,
   Capabilities,
   DataSelecting,
   MethodDefinition,
   ModelAware,
   MSharpnessStepping,
+  PreviousBatchStepping,
   PerExampleLoss,
   ReferenceCase,
   ReferenceReplay,

@@ -17,8 +17,15 @@ export function checkOptimizers(specs: readonly OptimizerSpec[], flags: CommonFl
       {
         mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
         workers: flags.workers,
+        accumulate: flags.accumulate,
       },
-      { mSharpness: '--m-sharpness', workers: '--workers', subject: spec.label, style: 'flags' },
+      {
+        mSharpness: '--m-sharpness',
+        workers: '--workers',
+        accumulate: '--accumulate',
+        subject: spec.label,
+        style: 'flags',
+      },
     );
     disposeOptimizer(optimizer);
     if (problem !== null) throw new Error(problem);

@@ -26,6 +26,7 @@ export interface CommonFlags {
   warmupEpochs: number;
   labelSmoothing: number;
   mSharpness: number;
+  accumulate: number;
   sharpnessEpochs?: { from?: number; to?: number };
   workers: number;
   augment?: string;
@@ -166,6 +167,12 @@ export function addCommonOptions(command: Command): Command {
       '--workers <n>',
       'data-parallel steps on n threads (main + n − 1 workers); plain optimizers and the methods whose step supports it (tfjs-sam methods), as m-sharpness with m = n',
       numberIn('--workers', 1, 64, true),
+      1,
+    )
+    .option(
+      '--accumulate <k>',
+      'gradient accumulation: k micro-batches of --batch-size per step (an effective batch of k × batch size)',
+      numberIn('--accumulate', 1, Infinity, true),
       1,
     )
     .option(

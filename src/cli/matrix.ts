@@ -51,6 +51,7 @@ export async function runMatrix(
         // Plain optimizers have no perturbation to split: they train as usual next to SAM.
         mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
         sharpnessEpochs: flags.sharpnessEpochs ?? null,
+        accumulate: flags.accumulate,
         // The zoo spec modelBuilder builds, so that every worker builds the same model.
         dataParallel:
           flags.workers > 1
@@ -84,7 +85,7 @@ export async function runMatrix(
 }
 
 function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
-  return batchCount(data.train.count, flags.batchSize);
+  return batchCount(data.train.count, flags.batchSize * flags.accumulate);
 }
 
 function withStepsPerEpoch(
@@ -138,6 +139,7 @@ export function baseResults(
       warmupEpochs: flags.warmupEpochs,
       labelSmoothing: flags.labelSmoothing,
       mSharpness: flags.mSharpness,
+      accumulate: flags.accumulate,
       sharpnessEpochs:
         flags.sharpnessEpochs === undefined
           ? 'all'

@@ -38,6 +38,8 @@ export interface RunSpec {
   labelSmoothing: number;
   /** m-sharpness parts per batch (1: off). */
   mSharpness: number;
+  /** Micro-batches per step (1: off). */
+  accumulate?: number;
   /** The epochs with sharpness-aware steps (default: all). */
   sharpnessEpochs?: { from?: number; to?: number } | null;
   /** Data-parallel steps over worker threads (null: one thread). */
@@ -105,7 +107,7 @@ export async function runOne(
   mkdirSync(spec.dir, { recursive: true });
   const logPath = join(spec.dir, 'metrics.jsonl');
   if (!spec.resume) rmSync(logPath, { force: true });
-  const perEpoch = batchCount(data.train.count, spec.batchSize);
+  const perEpoch = batchCount(data.train.count, spec.batchSize * (spec.accumulate ?? 1));
   const name = `${spec.label} seed ${spec.seed}`;
   const bar =
     spec.progress && process.stderr.isTTY
@@ -130,6 +132,7 @@ export async function runOne(
     labelSmoothing: spec.labelSmoothing,
     mSharpness: spec.mSharpness,
     sharpnessEpochs: spec.sharpnessEpochs ?? null,
+    accumulate: spec.accumulate ?? 1,
     dataParallel: spec.dataParallel ?? null,
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),

@@ -21,6 +21,13 @@ export interface Capabilities {
    * (`stepWithDataSelection`); `model.fit` cannot give them.
    */
   readonly dataSelection: boolean;
+  /**
+   * The step takes the previous batch's loss as well as this one's (`stepWithPrevious`, SAMPa);
+   * `model.fit` cannot give it.
+   */
+  readonly previousBatch: boolean;
+  /** `stepAccumulated(parts)`: one step over micro-batches, equal to the step on their union. */
+  readonly gradientAccumulation: boolean;
 }
 
 /** Per-example losses of the batch, or of the examples at `indices` (int32) when given. */
@@ -30,6 +37,28 @@ export type PerExampleLoss = (indices: tf.Tensor1D | null) => tf.Tensor1D;
 export interface DataSelecting {
   /** A full step on per-example losses; returns the mean loss at w (the caller disposes it). */
   stepWithDataSelection(perExampleLoss: PerExampleLoss, varList?: tf.Variable[]): tf.Scalar;
+}
+
+/** The step of a method with `capabilities.previousBatch`. */
+export interface PreviousBatchStepping {
+  /**
+   * A full step on this batch's loss and the previous batch's (null on the first step: this
+   * one's); returns the loss the method reports (the caller disposes it).
+   */
+  stepWithPrevious(
+    lossFn: () => tf.Scalar,
+    previousLossFn: (() => tf.Scalar) | null,
+    varList?: tf.Variable[],
+  ): tf.Scalar;
+}
+
+/** The step of a method with `capabilities.gradientAccumulation`. */
+export interface AccumulatedStepping {
+  /** One step over the parts of a batch (their mean losses, weighted by `size` where given). */
+  stepAccumulated(
+    parts: ReadonlyArray<(() => tf.Scalar) | { loss: () => tf.Scalar; size: number }>,
+    varList?: tf.Variable[],
+  ): tf.Scalar;
 }
 
 /** The step of a method with `capabilities.mSharpness`. */
@@ -43,6 +72,14 @@ export const WHOLE_STEP_ONLY: Capabilities = Object.freeze({
   mSharpness: false,
   dataParallel: false,
   dataSelection: false,
+  previousBatch: false,
+  gradientAccumulation: false,
+});
+
+/** A method whose update is its own (GSAM, WSAM, …): whole steps, over micro-batches too. */
+export const OWN_UPDATE: Capabilities = Object.freeze({
+  ...WHOLE_STEP_ONLY,
+  gradientAccumulation: true,
 });
 
 /** An optimizer that reports what its step supports (every optimizer of this library's family). */
@@ -87,6 +124,8 @@ export interface ReferenceReplay {
   options: Record<string, unknown>;
   /** Notes the replay collects while it runs (e.g. float32 ties it resolved). */
   notes?: string[];
+  /** Why the reported losses are not compared (the method reports the loss at another point). */
+  lossNotCompared?: string;
   /** Compares a recorded choice of step `step` with the optimizer's (null when they agree). */
   checkStep?: (optimizer: tf.Optimizer, step: number) => string | null;
 }

@@ -23,7 +23,7 @@ import {
 import { clipByGlobalNorm } from '../math/tree.js';
 import { gradientList, trainableVariables } from '../optimizers/gradients.js';
 import { isSharpnessAware, type Capabilities, type SharpnessAware } from './method.js';
-import { meanPerturbedGradients } from './m-sharpness.js';
+import { accumulatingSource, meanPerturbedGradients, type BatchPart } from './accumulation.js';
 import {
   SAM_OPTIONS,
   type AdaptiveScaling,
@@ -93,7 +93,13 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
    */
   get capabilities(): Capabilities {
     const oneAscent = this.ascentSteps === 1;
-    return { mSharpness: oneAscent, dataParallel: oneAscent, dataSelection: false };
+    return {
+      mSharpness: oneAscent,
+      dataParallel: oneAscent,
+      dataSelection: false,
+      previousBatch: false,
+      gradientAccumulation: true,
+    };
   }
 
   /**
@@ -215,12 +221,34 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
   }
 
   /**
-   * m-sharpness (Foret et al. 2021, §4.1, src/core/m-sharpness.ts): one perturbation per part of
-   * the batch, the base applies the mean of the parts' perturbed gradients. `partLossFns[j]` is the
-   * mean loss of part j. Returns the mean of the parts' losses at w. Only for methods whose
-   * `capabilities.mSharpness` is true (SAM, ASAM, SAM-ON, ESAM's weight perturbation).
+   * Gradient accumulation (src/core/accumulation.ts): one step over the parts of a batch swept one
+   * at a time — the gradient at w accumulated over the parts (weighted by `size` where given), one
+   * ε from it, the gradient at w + ε accumulated the same way, one update. Equal to `step` on the
+   * whole batch up to float32 rounding, with one batch part's activations in memory at a time.
+   * BatchNorm statistics are updated once per part in the first sweep, never in the second.
+   * Returns the mean loss at w. For methods whose `capabilities.gradientAccumulation` is true.
    */
-  stepMSharpness(partLossFns: ReadonlyArray<() => tf.Scalar>, varList?: tf.Variable[]): tf.Scalar {
+  stepAccumulated(parts: readonly BatchPart[], varList?: tf.Variable[]): tf.Scalar {
+    const owner = `${this.owner}.stepAccumulated()`;
+    if (!this.capabilities.gradientAccumulation) {
+      throw new Error(
+        `${owner}: ${this.owner} cannot accumulate its step over parts (its capabilities.gradientAccumulation is false); use step(lossFn) on the whole batch.`,
+      );
+    }
+    const source = accumulatingSource(owner, parts, (fn, variables, later) =>
+      later ? this.guardedGradients(fn, variables) : tf.variableGrads(fn, variables),
+    );
+    return this.runStep(source, varList);
+  }
+
+  /**
+   * m-sharpness (Foret et al. 2021, §4.1, src/core/accumulation.ts): one perturbation per part of
+   * the batch, the base applies the mean of the parts' perturbed gradients (weighted by `size`
+   * where given). Each part is its mean loss. Returns the mean of the parts' losses at w. Only for
+   * methods whose `capabilities.mSharpness` is true (SAM, ASAM, SAM-ON, ESAM's weight
+   * perturbation).
+   */
+  stepMSharpness(partLossFns: readonly BatchPart[], varList?: tf.Variable[]): tf.Scalar {
     const owner = this.owner;
     if (!Array.isArray(partLossFns) || partLossFns.length < 1) {
       throw new Error(
@@ -241,10 +269,15 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
     this.releasePendingKept();
     const variables = varList ?? trainableVariables();
     const rho = this.stepRho();
-    const { gradients, loss } = meanPerturbedGradients(partLossFns, variables, {
-      perturb: (v, g) => this.moveAlong(v, g, rho),
-      gradients: (f, v) => this.guardedGradients(f, v),
-    });
+    const { gradients, loss } = meanPerturbedGradients(
+      `${owner}.stepMSharpness()`,
+      partLossFns,
+      variables,
+      {
+        perturb: (v, g) => this.moveAlong(v, g, rho),
+        gradients: (f, v) => this.guardedGradients(f, v),
+      },
+    );
     try {
       this.applyToBase(variables, gradients);
     } catch (error) {
@@ -361,10 +394,11 @@ export class SAM extends TwoPassOptimizer implements SharpnessAware {
   protected override applyToBase(
     variables: readonly tf.Variable[],
     update: readonly tf.Tensor[],
+    countStep = true,
   ): void {
     const clipped =
       this.clipNorm === null ? null : clipByGlobalNorm(update, this.clipNorm, this.epsilon);
-    super.applyToBase(variables, clipped ?? update);
+    super.applyToBase(variables, clipped ?? update, countStep);
     if (clipped !== null) tf.dispose(clipped);
   }
 

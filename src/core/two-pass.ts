@@ -16,6 +16,7 @@ import {
 import { WrapperOptimizer, lossOrNothing } from '../optimizers/wrapper.js';
 import { NonFiniteGuard, nonFiniteProblem } from './non-finite.js';
 import type { NonFinitePolicy, SkippedStep } from './sam-options.js';
+import type { GradientSource } from './accumulation.js';
 import { PerturbedStep, type StepContext } from './perturbed-step.js';
 import { NonTrainableRecorder, collectKeptScalars } from './state-guard.js';
 
@@ -34,7 +35,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
   /** Variants that need w_k − w after the second pass set this. */
   protected keepsPerturbation = false;
 
-  private readonly nonFiniteGuard: NonFiniteGuard;
+  protected readonly nonFiniteGuard: NonFiniteGuard;
   /** A step in progress (its perturbed point), or one `firstStep` completed in one pass. */
   protected inProgress: InProgress | null = null;
   /** Metric scalars a second pass of a tfjs-layers loss closure kept; freed at the next step. */
@@ -141,6 +142,20 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
    * Returns the loss at w (the caller disposes it). `varList` defaults to every trainable variable.
    */
   step(lossFn: () => tf.Scalar, varList?: tf.Variable[]): tf.Scalar {
+    return this.runStep(this.singleSource(lossFn), varList);
+  }
+
+  /** The gradients of one loss closure; later passes free the metric scalars it keeps. */
+  protected singleSource(lossFn: () => tf.Scalar): GradientSource {
+    return {
+      gradients: (variables, later) =>
+        later ? this.guardedGradients(lossFn, variables) : tf.variableGrads(lossFn, variables),
+      lossFn,
+    };
+  }
+
+  /** A whole step with its gradients from `source` (one closure, or accumulated parts). */
+  protected runStep(source: GradientSource, varList?: tf.Variable[]): tf.Scalar {
     this.releasePendingKept();
     const variables = varList ?? trainableVariables();
     const firstVariables = this.firstPassVariables(variables);
@@ -148,7 +163,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
     firstPassGuard?.start();
     let firstPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
-      firstPass = tf.variableGrads(lossFn, firstVariables);
+      firstPass = source.gradients(firstVariables, false);
     } finally {
       firstPassGuard?.stop();
     }
@@ -158,7 +173,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
       const needsSecondPass = this.beginStep(
         gradientList(firstPass.grads, this.owner),
         loss,
-        lossFn,
+        source,
         revertFirstPass,
         true,
         firstVariables === variables ? null : variables,
@@ -166,7 +181,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
       if (needsSecondPass) {
         let secondPass: { value: tf.Scalar; grads: tf.NamedTensorMap };
         try {
-          secondPass = this.guardedGradients(lossFn, variables);
+          secondPass = source.gradients(variables, true);
         } catch (error) {
           this.abortStep();
           revertFirstPass();
@@ -176,7 +191,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
           this.finishStep(
             gradientList(secondPass.grads, this.owner),
             secondPass.value,
-            lossFn,
+            source.lossFn,
             revertFirstPass,
           );
         } finally {
@@ -202,7 +217,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
   protected beginStep(
     gradients: VariableGradient[],
     loss: tf.Scalar | null,
-    lossFn: (() => tf.Scalar) | null,
+    source: GradientSource | null,
     revertFirstPass: () => void,
     ownsGradients = true,
     trained: tf.Variable[] | null = null,
@@ -252,7 +267,7 @@ export abstract class TwoPassOptimizer extends WrapperOptimizer {
         if (current !== grads) tf.dispose(current);
         if (ascent === this.ascentSteps - 1) break;
         recorder.start();
-        const intermediate = this.guardedGradients(lossFn as () => tf.Scalar, variables);
+        const intermediate = (source as GradientSource).gradients(variables, true);
         recorder.stop();
         intermediate.value.dispose();
         current = variables.map((v) => intermediate.grads[v.name] ?? tf.zerosLike(v));

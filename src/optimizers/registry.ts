@@ -89,7 +89,7 @@ export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): 
 const ACCUMULATED_POWERS = ['accBeta1', 'accBeta2'] as const;
 
 /** The optimizer that holds the state: wrappers such as WeightDecay expose theirs as `base`. */
-function innermost(optimizer: tf.Optimizer): tf.Optimizer {
+export function innermost(optimizer: tf.Optimizer): tf.Optimizer {
   let current = optimizer;
   for (
     let inner = (current as unknown as { base?: unknown }).base;

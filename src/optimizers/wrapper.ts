@@ -63,9 +63,13 @@ export abstract class WrapperOptimizer extends tf.Optimizer {
 
   /**
    * Hands `gradients` (one per variable) to the base in the order variables were first seen, and
-   * counts the step.
+   * counts the step (unless `countStep` is false: a method whose step takes several base steps).
    */
-  protected applyToBase(variables: readonly tf.Variable[], gradients: readonly tf.Tensor[]): void {
+  protected applyToBase(
+    variables: readonly tf.Variable[],
+    gradients: readonly tf.Tensor[],
+    countStep = true,
+  ): void {
     const byName = new Map<string, tf.Tensor>();
     variables.forEach((v, i) => {
       if (!this.gradientOrder.has(v.name)) this.gradientOrder.set(v.name, this.gradientOrder.size);
@@ -76,7 +80,7 @@ export abstract class WrapperOptimizer extends tf.Optimizer {
       tensor: byName.get(name) ?? (null as unknown as tf.Tensor),
     }));
     this.base.applyGradients(ordered);
-    this.incrementIterations();
+    if (countStep) this.incrementIterations();
   }
 
   /** Registers `variables` in the gradient order without a step; returns their positions. */

@@ -50,8 +50,8 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
-/** Files every case of which the library must reproduce (ESAM with its recorded masks, SAM-ON). */
-const WHOLLY_REQUIRED = ['sam-family-esam.json', 'sam-family-samon.json'];
+/** Files every case of which the library must reproduce (ESAM with its masks, SAM-ON, SAMPa, Lookbehind-SAM, VaSSO). */
+const WHOLLY_REQUIRED = ['sam-family-esam.json', 'sam-family-samon.json', 'sam-family-next.json'];
 
 for (const backend of TEST_BACKENDS) {
   for (const name of WHOLLY_REQUIRED) {

@@ -8,10 +8,12 @@ import { isSharpnessAware, type Capabilities, type MethodDefinition } from '../c
 import { disposeOptimizer } from '../optimizers/registry.js';
 import { METHODS } from '../variants/registry.js';
 
-/** What a run asks of the step: m-sharpness parts and data-parallel replicas (1: off). */
+/** What a run asks of the step: m-sharpness parts, data-parallel replicas, micro-batches (1: off). */
 export interface StepPlan {
   mSharpness: number;
   workers: number;
+  /** Micro-batches accumulated into one step. */
+  accumulate?: number;
 }
 
 /** How the caller names things in its messages. */
@@ -20,6 +22,8 @@ export interface Naming {
   mSharpness: string;
   /** The replicas setting: `--workers` (CLI) or `dataParallel` (trainer). */
   workers: string;
+  /** The accumulation setting: `--accumulate` (CLI) or `accumulate` (trainer). */
+  accumulate?: string;
   /** The optimizer as the user wrote it: its spec label (CLI) or class name. */
   subject: string;
   /** Flags in a command line, or options of a call. */
@@ -74,6 +78,25 @@ export function stepPlanProblem(
 ): string | null {
   const { mSharpness: m, workers } = plan;
   const [M, W, subject] = [naming.mSharpness, naming.workers, naming.subject];
+  const k = plan.accumulate ?? 1;
+  const A = naming.accumulate ?? 'accumulate';
+  if (k > 1) {
+    if (m > 1) {
+      return `${A} ${k} with ${M} ${m}: m-sharpness already sweeps the batch in parts, one perturbation each; drop one of them.`;
+    }
+    if (workers > 1) {
+      return `${A} ${k} with ${W} ${workers}: a data-parallel step already splits the batch over threads; drop one of them.`;
+    }
+    const capabilities = capabilitiesOf(optimizer);
+    if (capabilities !== null && !capabilities.gradientAccumulation) {
+      const why = capabilities.dataSelection
+        ? 'its data selection ranks the whole batch'
+        : capabilities.previousBatch
+          ? 'its step takes the previous batch'
+          : 'its step cannot be swept in parts';
+      return `${A} ${k}: ${subject} cannot accumulate its step over micro-batches (${why}). Methods that can: ${listing(supportingMethods('gradientAccumulation').map((x) => x.name))}; drop ${A} for ${subject}.`;
+    }
+  }
   if (workers > 1) {
     if (m > 1) {
       return `${W} ${workers} with ${M} ${m}: data-parallel SAM already takes one perturbation per slice (m = ${workers}); drop ${M}.`;

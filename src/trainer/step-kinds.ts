@@ -1,20 +1,41 @@
 /**
  * How the trainer runs one optimizer step on a batch, chosen once per run from the optimizer's
  * capabilities and the run's settings: the plain `trainOnBatch` step, m-sharpness parts, ESAM-like
- * data selection on per-example losses, or data-parallel slices over worker threads. Each returns
- * [loss, accuracy] at w, the values `trainOnBatch` reports.
+ * data selection on per-example losses, a step on this batch and the previous one (SAMPa), or
+ * data-parallel slices over worker threads. Each returns [loss, accuracy], the values
+ * `trainOnBatch` reports.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { DataSelecting, MSharpnessStepping, PerExampleLoss } from '../core/method.js';
+import { accumulatingSource } from '../core/accumulation.js';
+import type {
+  AccumulatedStepping,
+  DataSelecting,
+  MSharpnessStepping,
+  PerExampleLoss,
+  PreviousBatchStepping,
+} from '../core/method.js';
 import { createDataParallel, type ModelSpec } from '../parallel/index.js';
 import { capabilitiesOf, checkStepPlan } from '../toolkit/capabilities.js';
 import { checkNumber } from '../util/validate.js';
 
+/** A batch's inputs and targets. */
+export interface BatchTensors {
+  inputs: tf.Tensor;
+  targets: tf.Tensor;
+}
+
 export interface StepKind {
-  readonly name: 'plain' | 'm-sharpness' | 'data selection' | 'data-parallel';
-  /** One step on a batch; returns [loss, accuracy] at w. */
-  step(inputs: tf.Tensor, targets: tf.Tensor): Promise<[number, number]>;
+  readonly name:
+    'plain' | 'm-sharpness' | 'accumulated' | 'data selection' | 'previous batch' | 'data-parallel';
+  /** Whether `step` takes the previous batch too (the trainer then keeps it one step longer). */
+  readonly needsPrevious: boolean;
+  /** One step on a batch (and the previous one, null at the first); returns [loss, accuracy]. */
+  step(
+    inputs: tf.Tensor,
+    targets: tf.Tensor,
+    previous?: BatchTensors | null,
+  ): Promise<[number, number]>;
   /** Frees what the kind holds (the workers of a data-parallel run). */
   dispose(): Promise<void>;
 }
@@ -24,6 +45,8 @@ export interface StepKindRequest {
   mSharpness: number;
   /** Data-parallel replicas of the zoo model `model` (null or 1 replica: off). */
   dataParallel: { model: ModelSpec; replicas: number } | null;
+  /** Micro-batches per step, their gradients accumulated into one (1: off). */
+  accumulate?: number;
 }
 
 /** The step kind for `optimizer` under `request`; refuses what the optimizer cannot split. */
@@ -39,12 +62,14 @@ export async function chooseStepKind(
           min: 1,
           integer: true,
         });
+  const accumulate = request.accumulate ?? 1;
   checkStepPlan(
     optimizer,
-    { mSharpness: request.mSharpness, workers: replicas },
+    { mSharpness: request.mSharpness, workers: replicas, accumulate },
     {
       mSharpness: 'mSharpness',
       workers: 'dataParallel',
+      accumulate: 'accumulate',
       subject: optimizer.getClassName(),
       style: 'options',
     },
@@ -53,6 +78,7 @@ export async function chooseStepKind(
   if (request.dataParallel != null && replicas > 1) {
     return dataParallelStep(model, optimizer, request.dataParallel.model, replicas);
   }
+  if (accumulate > 1) return accumulatedStep(model, optimizer, accumulate);
   if (request.mSharpness > 1) {
     return mSharpnessStep(
       model,
@@ -60,8 +86,12 @@ export async function chooseStepKind(
       request.mSharpness,
     );
   }
-  if (capabilitiesOf(optimizer)?.dataSelection === true) {
+  const capabilities = capabilitiesOf(optimizer);
+  if (capabilities?.dataSelection === true) {
     return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting);
+  }
+  if (capabilities?.previousBatch === true) {
+    return previousBatchStep(model, optimizer as tf.Optimizer & PreviousBatchStepping);
   }
   return plainStep(model);
 }
@@ -70,6 +100,7 @@ export async function chooseStepKind(
 function plainStep(model: tfl.LayersModel): StepKind {
   return {
     name: 'plain',
+    needsPrevious: false,
     step: async (inputs, targets) =>
       (await model.trainOnBatch(inputs, targets)) as [number, number],
     dispose: async () => undefined,
@@ -80,6 +111,75 @@ function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+/** `parts` contiguous parts of a batch: inputs, targets and size. */
+function partsOf(inputs: tf.Tensor, targets: tf.Tensor, parts: number) {
+  const rows = inputs.shape[0] as number;
+  const bounds = Array.from({ length: parts + 1 }, (_, j) => Math.round((j * rows) / parts));
+  return bounds
+    .slice(0, -1)
+    .map((start, j) => ({ start, size: (bounds[j + 1] as number) - start }))
+    .filter(({ size }) => size > 0)
+    .map(({ start, size }) => ({
+      xs: tf.slice(inputs, start, size),
+      ys: tf.slice(targets, start, size),
+      size,
+    }));
+}
+
+/**
+ * Gradient accumulation over `parts` micro-batches of each batch: the method's
+ * `stepAccumulated`, or, for a plain optimizer, the accumulated gradient applied as is.
+ */
+function accumulatedStep(model: tfl.LayersModel, optimizer: tf.Optimizer, parts: number): StepKind {
+  return {
+    name: 'accumulated',
+    needsPrevious: false,
+    dispose: async () => undefined,
+    step: async (inputs, targets) => {
+      const slices = partsOf(inputs, targets, parts);
+      const accuracies: Array<{ value: tf.Scalar; size: number }> = [];
+      const lossFns = slices.map(({ xs, ys, size }) => {
+        let calls = 0;
+        return {
+          size,
+          loss: () => {
+            const output = model.apply(xs, { training: true }) as tf.Tensor;
+            if (calls++ === 0) {
+              const accuracy = tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar;
+              accuracies.push({ value: tf.keep(accuracy), size });
+            }
+            return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
+          },
+        };
+      });
+      const variables = trainableVariables(model);
+      try {
+        let loss: tf.Scalar;
+        if (capabilitiesOf(optimizer) === null) {
+          const source = accumulatingSource('train', lossFns, (fn, vs) => tf.variableGrads(fn, vs));
+          const pass = source.gradients(variables, false);
+          optimizer.applyGradients(pass.grads);
+          tf.dispose(Object.values(pass.grads));
+          loss = pass.value;
+        } else {
+          loss = (optimizer as tf.Optimizer & AccumulatedStepping).stepAccumulated(
+            lossFns,
+            variables,
+          );
+        }
+        const value = loss.dataSync()[0] as number;
+        loss.dispose();
+        const rows = slices.reduce((sum, s) => sum + s.size, 0);
+        const accuracy =
+          accuracies.reduce((sum, a) => sum + (a.value.dataSync()[0] as number) * a.size, 0) / rows;
+        return [value, accuracy];
+      } finally {
+        tf.dispose([...accuracies.map((a) => a.value), ...slices.flatMap((s) => [s.xs, s.ys])]);
+      }
+    },
+  };
+}
+
 /** m-sharpness (`stepMSharpness`) on `parts` contiguous parts of each batch. */
 function mSharpnessStep(
   model: tfl.LayersModel,
@@ -88,14 +188,11 @@ function mSharpnessStep(
 ): StepKind {
   return {
     name: 'm-sharpness',
+    needsPrevious: false,
     dispose: async () => undefined,
     step: async (inputs, targets) => {
       const rows = inputs.shape[0] as number;
-      const bounds = Array.from({ length: parts + 1 }, (_, j) => Math.round((j * rows) / parts));
-      const slices = bounds.slice(0, -1).map((start, j) => {
-        const size = (bounds[j + 1] as number) - start;
-        return { xs: tf.slice(inputs, start, size), ys: tf.slice(targets, start, size), size };
-      });
+      const slices = partsOf(inputs, targets, parts);
       const accuracies: tf.Scalar[] = [];
       const lossFns = slices.map(({ xs, ys }) => {
         let calls = 0;
@@ -130,6 +227,7 @@ function mSharpnessStep(
 function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): StepKind {
   return {
     name: 'data selection',
+    needsPrevious: false,
     dispose: async () => undefined,
     step: async (inputs, targets) => {
       let accuracy: tf.Scalar | null = null;
@@ -143,6 +241,37 @@ function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): St
         return tfl.metrics.categoricalCrossentropy(ys, output) as tf.Tensor1D;
       };
       const loss = optimizer.stepWithDataSelection(perExampleLoss, trainableVariables(model));
+      try {
+        return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
+      } finally {
+        tf.dispose([loss, ...(accuracy === null ? [] : [accuracy])]);
+      }
+    },
+  };
+}
+
+/** This batch's loss and the previous batch's (SAMPa's `stepWithPrevious`). */
+function previousBatchStep(model: tfl.LayersModel, optimizer: PreviousBatchStepping): StepKind {
+  return {
+    name: 'previous batch',
+    needsPrevious: true,
+    dispose: async () => undefined,
+    step: async (inputs, targets, previous) => {
+      let accuracy: tf.Scalar | null = null;
+      const lossOf = (batch: BatchTensors, measured: boolean) => () => {
+        const output = model.apply(batch.inputs, { training: true }) as tf.Tensor;
+        if (measured && accuracy === null) {
+          accuracy = tf.keep(
+            tf.mean(tfl.metrics.categoricalAccuracy(batch.targets, output)) as tf.Scalar,
+          );
+        }
+        return tf.mean(tfl.metrics.categoricalCrossentropy(batch.targets, output)) as tf.Scalar;
+      };
+      const loss = optimizer.stepWithPrevious(
+        lossOf({ inputs, targets }, true),
+        previous == null ? null : lossOf(previous, false),
+        trainableVariables(model),
+      );
       try {
         return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
       } finally {
@@ -169,6 +298,7 @@ async function dataParallelStep(
   });
   return {
     name: 'data-parallel',
+    needsPrevious: false,
     step: async (inputs, targets) =>
       (await trainer.trainOnBatch(inputs, targets)) as [number, number],
     dispose: () => trainer.dispose(),

@@ -12,6 +12,9 @@ import { sam } from '../core/sam.js';
 import { batches } from '../data/batches.js';
 import { esam } from '../variants/esam.js';
 import { samOn } from '../variants/sam-on.js';
+import { sampa } from '../variants/sampa.js';
+import { createAugmenter } from '../data/augment.js';
+import { deriveSeed } from '../util/random.js';
 import { cosineSchedule } from '../schedules/learning-rate.js';
 import { train, type TrainerOptions } from './trainer.js';
 
@@ -275,5 +278,155 @@ test('the trainer hands the model to a method that reads its structure (SAM-ON: 
       seed: 1,
     }),
     /leaves out the normalization layer 'my_norm_layer' \(BatchNormalization\)/,
+  );
+});
+
+test('SAMPa in the trainer: the previous batch each step, and a resume mid-epoch or at an epoch boundary is bit-identical', async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-sampa-'));
+  try {
+    const options: TrainerOptions = {
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer: () => sampa(tf.train.momentum(0.05, 0.9), { rho: 0.1 }),
+      epochs: 2,
+      batchSize: 32,
+      seed: 4,
+      augment: { padding: 2, flip: true },
+    };
+    const full = await train(options);
+    assert.equal(full.steps, 6);
+    assert.ok(Number.isFinite(full.history[1]?.trainLoss));
+    // The same steps written out: stepWithPrevious on each batch and the one before it.
+    const model = smallModel();
+    const optimizer = sampa(tf.train.momentum(0.05, 0.9), { rho: 0.1 });
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    const lossOf = (xs: tf.Tensor, ys: tf.Tensor) => () =>
+      tf.mean(
+        tfl.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
+      ) as tf.Scalar;
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    let previous: { xs: tf.Tensor; ys: tf.Tensor } | null = null;
+    for (let epoch = 0; epoch < 2; epoch++) {
+      let index = 0;
+      for (const batch of batches(trainSet, { batchSize: 32, shuffle: true, seed: 4, epoch })) {
+        const xs = createAugmenter({
+          padding: 2,
+          flip: true,
+          seed: deriveSeed(4, epoch * 1_000_003 + index++),
+        })(batch.xs);
+        tf.dispose(
+          optimizer.stepWithPrevious(
+            lossOf(xs, batch.ys),
+            previous === null ? null : lossOf(previous.xs, previous.ys),
+            variables,
+          ),
+        );
+        if (previous !== null) tf.dispose([previous.xs, previous.ys]);
+        previous = { xs, ys: tf.clone(batch.ys) };
+        batch.dispose();
+      }
+    }
+    if (previous !== null) tf.dispose([previous.xs, previous.ys]);
+    assert.deepEqual(weights(full.model), weights(model), 'the hand-written loop');
+    for (const stopAt of [2, 3]) {
+      rmSync(dir, { recursive: true, force: true });
+      let steps = 0;
+      const stopped = await train({
+        ...options,
+        checkpointDir: dir,
+        shouldStop: () => ++steps === stopAt,
+      });
+      (stopped.model.optimizer as tf.Optimizer).dispose();
+      stopped.model.dispose();
+      const resumed = await train({ ...options, checkpointDir: dir, resume: true });
+      assert.deepEqual(weights(resumed.model), weights(full.model), `resumed after step ${stopAt}`);
+      (resumed.model.optimizer as tf.Optimizer).dispose();
+      resumed.model.dispose();
+    }
+    // A run of one epoch continued to two: the previous batch is the first epoch's last.
+    rmSync(dir, { recursive: true, force: true });
+    const first = await train({ ...options, epochs: 1, checkpointDir: dir });
+    (first.model.optimizer as tf.Optimizer).dispose();
+    first.model.dispose();
+    const continued = await train({ ...options, checkpointDir: dir, resume: true });
+    assert.deepEqual(weights(continued.model), weights(full.model), 'continued after epoch 1');
+    (continued.model.optimizer as tf.Optimizer).dispose();
+    continued.model.dispose();
+    for (const m of [full.model, model]) {
+      (m.optimizer as tf.Optimizer).dispose();
+      m.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('accumulate k: k micro-batches per step are the step on their union (SAM and a plain optimizer)', async () => {
+  await useBackend('wasm');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+  );
+  const run = (buildOptimizer: () => tf.Optimizer, batchSize: number, accumulate?: number) =>
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer,
+      epochs: 2,
+      batchSize,
+      seed: 6,
+      ...(accumulate === undefined ? {} : { accumulate }),
+    });
+  const close = (ours: number[][], reference: number[][], label: string) =>
+    ours.forEach((tensor, i) => {
+      const ref = reference[i] as number[];
+      const scale = Math.max(...ref.map(Math.abs));
+      const diff = Math.max(...tensor.map((v, j) => Math.abs(v - (ref[j] as number))));
+      assert.ok(diff / scale <= 1e-5, `${label}: tensor ${i} differs by ${diff / scale}`);
+    });
+  for (const [label, build] of [
+    ['SAM', () => sam(tf.train.momentum(0.05, 0.9), { rho: 0.1 })],
+    ['momentum', () => tf.train.momentum(0.05, 0.9)],
+  ] as const) {
+    const whole = await run(build, 48);
+    const parts = await run(build, 16, 3);
+    assert.equal(parts.steps, whole.steps, `${label}: one step per 3 micro-batches`);
+    close(weights(parts.model), weights(whole.model), label);
+    for (const r of [whole, parts]) {
+      (r.model.optimizer as tf.Optimizer).dispose();
+      r.model.dispose();
+    }
+  }
+  await assert.rejects(
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer: () => sam(tf.train.sgd(0.1)),
+      epochs: 1,
+      batchSize: 16,
+      seed: 6,
+      accumulate: 2,
+      mSharpness: 2,
+    }),
+    /accumulate 2 with mSharpness 2: m-sharpness already sweeps the batch in parts/,
+  );
+  await assert.rejects(
+    train({
+      data: { train: trainSet, validation: null, test: null },
+      buildModel: smallModel,
+      buildOptimizer: () => esam(tf.train.sgd(0.1)),
+      epochs: 1,
+      batchSize: 16,
+      seed: 6,
+      accumulate: 2,
+    }),
+    /accumulate 2: ESAM cannot accumulate its step over micro-batches \(its data selection ranks the whole batch\)/,
   );
 });

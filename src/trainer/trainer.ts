@@ -6,10 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchCount, batches } from '../data/batches.js';
+import { batchCount, batches, type Batch } from '../data/batches.js';
 import { createAugmenter, type AugmentOptions } from '../data/augment.js';
 import { deriveSeed } from '../util/random.js';
-import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import type { ImageDataset } from '../data/types.js';
 import { checkNumber } from '../util/validate.js';
 import { isModelAware, isSharpnessAware } from '../core/method.js';
@@ -17,6 +16,9 @@ import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
+import { evaluate } from './evaluate.js';
+
+export { evaluate };
 import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
@@ -70,6 +72,12 @@ export interface TrainerOptions {
    */
   mSharpness?: number;
   /**
+   * Gradient accumulation: each step takes `accumulate` micro-batches of `batchSize` examples
+   * (an effective batch of accumulate × batchSize), their gradients accumulated into one step
+   * (`stepAccumulated`; a plain optimizer applies the accumulated gradient). Default 1 (off).
+   */
+  accumulate?: number;
+  /**
    * The epochs (1-based, inclusive) whose steps are sharpness-aware; the others are the base
    * optimizer's (ρ = 0), for any method of the family. Default: every epoch.
    */
@@ -121,6 +129,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   const stepKind = await chooseStepKind(model, optimizer, {
     mSharpness: settings.mSharpness,
     dataParallel: options.dataParallel ?? null,
+    accumulate: settings.accumulate,
   });
   try {
     return await trainLoop(options, settings, model, state, stepKind);
@@ -135,6 +144,8 @@ interface Settings {
   seed: number;
   smoothing: number;
   mSharpness: number;
+  /** Micro-batches per step (the step's batch is accumulate × batchSize). */
+  accumulate: number;
   /** Whether the steps of epoch `epoch` (0-based) are sharpness-aware. */
   sharpEpoch: (epoch: number) => boolean;
 }
@@ -167,7 +178,11 @@ function checkSettings(options: TrainerOptions): Settings {
       ? Infinity
       : checkNumber(OWNER, 'sharpnessEpochs.to', window.to, { min: from, integer: true });
   const sharpEpoch = (epoch: number) => epoch + 1 >= from && epoch + 1 <= to;
-  return { epochs, batchSize, seed, smoothing, mSharpness, sharpEpoch };
+  const accumulate = checkNumber(OWNER, 'accumulate', options.accumulate ?? 1, {
+    min: 1,
+    integer: true,
+  });
+  return { epochs, batchSize, seed, smoothing, mSharpness, accumulate, sharpEpoch };
 }
 
 /** The model and the trainer's state: from the checkpoint when resuming, fresh otherwise. */
@@ -197,11 +212,14 @@ async function openRun(
 
 async function trainLoop(
   options: TrainerOptions,
-  { epochs, batchSize, seed, smoothing, sharpEpoch }: Settings,
+  settings: Settings,
   model: tfl.LayersModel,
   state: TrainerState,
   stepKind: StepKind,
 ): Promise<TrainResult> {
+  const { epochs, seed, sharpEpoch } = settings;
+  // A step's batch: accumulate micro-batches of batchSize.
+  const batchSize = settings.batchSize * settings.accumulate;
   const trainSet = options.data.train;
   const perEpoch = batchCount(trainSet.count, batchSize);
   const optimizer = model.optimizer as tf.Optimizer;
@@ -210,74 +228,123 @@ async function trainLoop(
   const checkpoint = async () => {
     if (options.checkpointDir) await saveCheckpoint(options.checkpointDir, model, state);
   };
-
-  for (; state.epoch < epochs; state.epoch++) {
-    if (isSharpnessAware(optimizer)) optimizer.sharpnessSuspended = !sharpEpoch(state.epoch);
-    let batchIndex = 0;
-    for (const batch of batches(trainSet, { batchSize, shuffle: true, seed, epoch: state.epoch })) {
-      if (batchIndex < state.batchInEpoch) {
-        batch.dispose();
-        batchIndex++;
-        continue;
+  const epochBatches = (epoch: number) =>
+    batches(trainSet, { batchSize, shuffle: true, seed, epoch });
+  // A step kind that takes the previous batch too (SAMPa) gets it, rebuilt after a resume.
+  let previous: PreparedBatch | null = null;
+  try {
+    if (stepKind.needsPrevious && state.batchInEpoch === 0 && state.epoch > 0) {
+      let last: PreparedBatch | null = null;
+      let index = 0;
+      for (const batch of epochBatches(state.epoch - 1)) {
+        last?.dispose();
+        last = prepareBatch(options, settings, batch, state.epoch - 1, index++);
       }
-      if (options.learningRate) setLearningRate(optimizer, options.learningRate(state.step));
-      const inputs = options.augment
-        ? createAugmenter({
-            ...options.augment,
-            seed: deriveSeed(seed, state.epoch * 1_000_003 + batchIndex),
-          })(batch.xs)
-        : batch.xs;
-      const targets =
-        smoothing > 0
-          ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / trainSet.classes))
-          : batch.ys;
-      const stepStart = performance.now();
-      const [loss, accuracy] = await stepKind.step(inputs, targets);
-      const stepMs = performance.now() - stepStart;
+      previous = last;
+    }
+    for (; state.epoch < epochs; state.epoch++) {
+      if (isSharpnessAware(optimizer)) optimizer.sharpnessSuspended = !sharpEpoch(state.epoch);
+      let batchIndex = 0;
+      for (const batch of epochBatches(state.epoch)) {
+        if (batchIndex < state.batchInEpoch) {
+          if (stepKind.needsPrevious && batchIndex === state.batchInEpoch - 1) {
+            previous?.dispose();
+            previous = prepareBatch(options, settings, batch, state.epoch, batchIndex);
+          } else batch.dispose();
+          batchIndex++;
+          continue;
+        }
+        if (options.learningRate) setLearningRate(optimizer, options.learningRate(state.step));
+        const current = prepareBatch(options, settings, batch, state.epoch, batchIndex);
+        const stepStart = performance.now();
+        const [loss, accuracy] = await stepKind.step(current.inputs, current.targets, previous);
+        const stepMs = performance.now() - stepStart;
+        if (stepKind.needsPrevious) {
+          previous?.dispose();
+          previous = current;
+        } else current.dispose();
+        const partial = state.partial;
+        partial.lossSum += loss * current.size;
+        partial.accuracySum += accuracy * current.size;
+        partial.samples += current.size;
+        partial.stepMs += stepMs;
+        partial.steps += 1;
+        state.step += 1;
+        batchIndex += 1;
+        state.batchInEpoch = batchIndex;
+        options.onBatch?.({
+          epoch: state.epoch,
+          batch: batchIndex,
+          batchesPerEpoch: perEpoch,
+          step: state.step,
+          loss,
+          accuracy,
+          msPerStep: partial.stepMs / partial.steps,
+        });
+        // A macrotask turn per step: without it the step loop only yields to microtasks, and
+        // signal handlers (Ctrl-C → shouldStop) and timers would never run during an epoch.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (options.shouldStop?.()) {
+          await checkpoint();
+          return { model, history: state.history, completed: false, steps: state.step };
+        }
+      }
+      const record = epochRecord(
+        options,
+        model,
+        state,
+        secondsBefore + (performance.now() - started) / 1000,
+      );
+      state.history.push(record);
+      state.batchInEpoch = 0;
+      state.partial = emptyPartial();
+      await options.onEpoch?.(record);
+      state.epoch += 1;
+      await checkpoint();
+      state.epoch -= 1;
+    }
+  } finally {
+    (previous as PreparedBatch | null)?.dispose();
+  }
+  return { model, history: state.history, completed: true, steps: state.step };
+}
+
+/** A batch as the step sees it: augmented (seeded by its place) and with smoothed targets. */
+interface PreparedBatch {
+  inputs: tf.Tensor;
+  targets: tf.Tensor;
+  size: number;
+  dispose(): void;
+}
+
+function prepareBatch(
+  options: TrainerOptions,
+  { seed, smoothing }: Settings,
+  batch: Batch,
+  epoch: number,
+  batchIndex: number,
+): PreparedBatch {
+  const inputs = options.augment
+    ? createAugmenter({
+        ...options.augment,
+        seed: deriveSeed(seed, epoch * 1_000_003 + batchIndex),
+      })(batch.xs)
+    : batch.xs;
+  const classes = options.data.train.classes;
+  const targets =
+    smoothing > 0
+      ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / classes))
+      : batch.ys;
+  return {
+    inputs,
+    targets,
+    size: batch.indices.length,
+    dispose: () => {
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
       batch.dispose();
-      const partial = state.partial;
-      partial.lossSum += loss * batch.indices.length;
-      partial.accuracySum += accuracy * batch.indices.length;
-      partial.samples += batch.indices.length;
-      partial.stepMs += stepMs;
-      partial.steps += 1;
-      state.step += 1;
-      batchIndex += 1;
-      state.batchInEpoch = batchIndex;
-      options.onBatch?.({
-        epoch: state.epoch,
-        batch: batchIndex,
-        batchesPerEpoch: perEpoch,
-        step: state.step,
-        loss,
-        accuracy,
-        msPerStep: partial.stepMs / partial.steps,
-      });
-      // A macrotask turn per step: without it the step loop only yields to microtasks, and
-      // signal handlers (Ctrl-C → shouldStop) and timers would never run during an epoch.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (options.shouldStop?.()) {
-        await checkpoint();
-        return { model, history: state.history, completed: false, steps: state.step };
-      }
-    }
-    const record = epochRecord(
-      options,
-      model,
-      state,
-      secondsBefore + (performance.now() - started) / 1000,
-    );
-    state.history.push(record);
-    state.batchInEpoch = 0;
-    state.partial = emptyPartial();
-    await options.onEpoch?.(record);
-    state.epoch += 1;
-    await checkpoint();
-    state.epoch -= 1;
-  }
-  return { model, history: state.history, completed: true, steps: state.step };
+    },
+  };
 }
 
 /** The epoch's training figures, and the model's on validation and test data. */
@@ -307,36 +374,4 @@ function epochRecord(
 
 function emptyPartial(): TrainerState['partial'] {
   return { lossSum: 0, accuracySum: 0, samples: 0, stepMs: 0, steps: 0 };
-}
-
-/** Loss and accuracy of `model` on a whole dataset, in batches. */
-export function evaluate(
-  model: tfl.LayersModel,
-  dataset: ImageDataset | null | undefined,
-  batchSize = 500,
-): { loss: number; accuracy: number } | null {
-  if (dataset == null || dataset.count === 0) return null;
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < dataset.count; start += batchSize) {
-    const indices = Int32Array.from(
-      { length: Math.min(batchSize, dataset.count - start) },
-      (_, i) => start + i,
-    );
-    const [loss, hits] = tf.tidy(() => {
-      const xs = imagesToTensor(dataset, indices);
-      const labels = Int32Array.from(indices, (i) => dataset.labels[i] as number);
-      const ys = labelsToTensor(labels, dataset.classes);
-      const probabilities = model.predict(xs) as tf.Tensor;
-      const clipped = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
-      const total = tf.neg(tf.sum(tf.mul(ys, tf.log(clipped))));
-      const matches = tf.sum(
-        tf.cast(tf.equal(tf.argMax(probabilities, 1), tf.argMax(ys, 1)), 'float32'),
-      );
-      return [total.dataSync()[0] as number, matches.dataSync()[0] as number];
-    });
-    lossSum += loss;
-    correct += hits;
-  }
-  return { loss: lossSum / dataset.count, accuracy: correct / dataset.count };
 }

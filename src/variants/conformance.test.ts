@@ -9,7 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataSelecting, MethodDefinition } from '../core/method.js';
+import type {
+  AccumulatedStepping,
+  DataSelecting,
+  MethodDefinition,
+  PreviousBatchStepping,
+} from '../core/method.js';
 import { deserializeOptimizer, serializeOptimizer } from '../optimizers/registry.js';
 import { capabilitiesOf } from '../toolkit/capabilities.js';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
@@ -81,13 +86,21 @@ function baseOf(method: MethodDefinition): tf.Optimizer {
     : tf.train.adam(0.01);
 }
 
-/** One step the way the trainer takes it: per-example losses for a data-selecting method. */
+/**
+ * One step the way the trainer takes it: per-example losses for a data-selecting method, the
+ * previous batch (here the same one) for a method that takes it.
+ */
 function step(
   optimizer: tf.Optimizer,
   variables: tf.Variable[],
   perExample: (indices: tf.Tensor1D | null) => tf.Tensor1D,
 ): void {
-  if (capabilitiesOf(optimizer)?.dataSelection === true) {
+  if (capabilitiesOf(optimizer)?.previousBatch === true) {
+    const mean = () => tf.mean(perExample(null)) as tf.Scalar;
+    tf.dispose(
+      (optimizer as tf.Optimizer & PreviousBatchStepping).stepWithPrevious(mean, mean, variables),
+    );
+  } else if (capabilitiesOf(optimizer)?.dataSelection === true) {
     tf.dispose(
       (optimizer as tf.Optimizer & DataSelecting).stepWithDataSelection(perExample, variables),
     );
@@ -148,6 +161,32 @@ for (const backend of TEST_BACKENDS) {
       const start = tf.memory().numTensors;
       for (let i = 0; i < 200; i++) step(optimizer, variables, loss);
       assert.equal(tf.memory().numTensors, start);
+      optimizer.dispose();
+      tf.dispose(variables);
+      p.dispose();
+    });
+
+    test(`${backend}: ${label} accumulating over micro-batches keeps tensors flat over 200 steps`, async (t) => {
+      await useBackend(backend);
+      const p = problem(6);
+      const variables = p.make();
+      const optimizer = method.create(baseOf(method), options);
+      if (capabilitiesOf(optimizer)?.gradientAccumulation !== true) {
+        t.skip('capabilities.gradientAccumulation is false');
+      } else {
+        const perExample = p.perExample(variables);
+        const part = (rows: number[]) => () =>
+          tf.tidy(() => tf.mean(perExample(tf.tensor1d(rows, 'int32'))) as tf.Scalar);
+        const parts = [
+          { loss: part([0, 1, 2, 3, 4]), size: 5 },
+          { loss: part([5, 6, 7, 8, 9, 10, 11]), size: 7 },
+        ];
+        const accumulated = optimizer as tf.Optimizer & AccumulatedStepping;
+        for (let i = 0; i < 3; i++) tf.dispose(accumulated.stepAccumulated(parts, variables));
+        const start = tf.memory().numTensors;
+        for (let i = 0; i < 200; i++) tf.dispose(accumulated.stepAccumulated(parts, variables));
+        assert.equal(tf.memory().numTensors, start);
+      }
       optimizer.dispose();
       tf.dispose(variables);
       p.dispose();

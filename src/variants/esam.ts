@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions } from '../core/sam.js';
 import { SAM_OPTIONS } from '../core/sam-options.js';
+import type { BatchPart } from '../core/accumulation.js';
 import type {
   Capabilities,
   DataSelecting,
@@ -105,6 +106,8 @@ export class ESAM extends SAM implements DataSelecting {
       mSharpness: !this.selectsData && this.ascentSteps === 1,
       dataParallel: false,
       dataSelection: this.selectsData,
+      previousBatch: false,
+      gradientAccumulation: !this.selectsData,
     };
   }
 
@@ -189,10 +192,7 @@ export class ESAM extends SAM implements DataSelecting {
     return super.firstStep(gradients);
   }
 
-  override stepMSharpness(
-    partLossFns: ReadonlyArray<() => tf.Scalar>,
-    varList?: tf.Variable[],
-  ): tf.Scalar {
+  override stepMSharpness(partLossFns: readonly BatchPart[], varList?: tf.Variable[]): tf.Scalar {
     this.refuseWithoutPerExampleLoss('stepMSharpness');
     this.narrowedAt = null;
     return super.stepMSharpness(partLossFns, varList);

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { SAM_OPTIONS } from '../core/sam-options.js';
-import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { OWN_UPDATE, type Capabilities, type MethodDefinition } from '../core/method.js';
 import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { NamedSlots } from '../optimizers/slots.js';
 import { numberOption, type SchemaOf } from '../util/options.js';
@@ -49,7 +49,7 @@ export class FSAM extends SAM {
   }
 
   override get capabilities(): Capabilities {
-    return WHOLE_STEP_ONLY;
+    return OWN_UPDATE;
   }
 
   protected override ascentDirection(

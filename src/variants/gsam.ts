@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { SAM_OPTIONS } from '../core/sam-options.js';
-import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { OWN_UPDATE, type Capabilities, type MethodDefinition } from '../core/method.js';
 import { referenceAdaptive, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { linearCombination, orthogonalComponent } from '../math/tree.js';
 import { numberOption, type SchemaOf } from '../util/options.js';
@@ -66,7 +66,7 @@ export class GSAM extends SAM {
   }
 
   override get capabilities(): Capabilities {
-    return WHOLE_STEP_ONLY;
+    return OWN_UPDATE;
   }
 
   protected override currentRho(): number {

@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../util/types.js';
 import { numberOption, type SchemaOf } from '../util/options.js';
-import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { OWN_UPDATE, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { accumulatingSource, type BatchPart } from '../core/accumulation.js';
 import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { globalNorm } from '../math/tree.js';
@@ -97,7 +98,7 @@ export class MSAM extends WrapperOptimizer {
 
   /** One pass per step at a point of its own: no step kind splits it. */
   get capabilities(): Capabilities {
-    return WHOLE_STEP_ONLY;
+    return OWN_UPDATE;
   }
 
   /** `model.fit` entry point; returns the loss at the held point, where the gradient is taken. */
@@ -111,11 +112,29 @@ export class MSAM extends WrapperOptimizer {
 
   /** Custom-loop one-call step: shift, one forward/backward pass, shift back, base update. */
   step(lossFn: () => tf.Scalar, varList?: tf.Variable[]): tf.Scalar {
+    return this.stepOn((variables) => tf.variableGrads(lossFn, variables), varList);
+  }
+
+  /**
+   * One step over the parts of a batch (their mean losses, weighted by `size` where given): the
+   * gradient at the held point accumulated over the parts, one update (src/core/accumulation.ts).
+   */
+  stepAccumulated(parts: readonly BatchPart[], varList?: tf.Variable[]): tf.Scalar {
+    const source = accumulatingSource(`${OWNER}.stepAccumulated()`, parts, (fn, variables) =>
+      tf.variableGrads(fn, variables),
+    );
+    return this.stepOn((variables) => source.gradients(variables, false), varList);
+  }
+
+  private stepOn(
+    gradientsAt: (variables: tf.Variable[]) => { value: tf.Scalar; grads: tf.NamedTensorMap },
+    varList?: tf.Variable[],
+  ): tf.Scalar {
     const variables = varList ?? trainableVariables();
     this.moveToHeldPoint(variables);
     let pass: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
-      pass = tf.variableGrads(lossFn, variables);
+      pass = gradientsAt(variables);
     } catch (error) {
       this.restore();
       throw error;

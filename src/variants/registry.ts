@@ -12,6 +12,9 @@ import { MSAM_METHOD } from './msam.js';
 import { ASAM_METHOD, SAM_METHOD } from './sam.js';
 import { SAMON_METHOD } from './sam-on.js';
 import { WSAM_METHOD } from './wsam.js';
+import { LOOKBEHIND_METHOD } from './lookbehind.js';
+import { SAMPA_METHOD } from './sampa.js';
+import { VASSO_METHOD } from './vasso.js';
 import { XSAM_METHOD } from './xsam.js';
 
 export const METHODS: readonly MethodDefinition[] = [
@@ -25,6 +28,9 @@ export const METHODS: readonly MethodDefinition[] = [
   ESAM_METHOD,
   MSAM_METHOD,
   XSAM_METHOD,
+  VASSO_METHOD,
+  LOOKBEHIND_METHOD,
+  SAMPA_METHOD,
 ];
 
 /** The method named `name` (as in specs: `gsam`), or undefined. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { SAM_OPTIONS } from '../core/sam-options.js';
-import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { OWN_UPDATE, type Capabilities, type MethodDefinition } from '../core/method.js';
 import {
   referenceAdaptive,
   referenceFlag,
@@ -54,7 +54,7 @@ export class WSAM extends SAM {
   }
 
   override get capabilities(): Capabilities {
-    return WHOLE_STEP_ONLY;
+    return OWN_UPDATE;
   }
 
   /** a = γ/(1 − γ), the weight of the sharpness term. */

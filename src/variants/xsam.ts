@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SAM, type SamOptions, type StepContext } from '../core/sam.js';
 import { SAM_OPTIONS } from '../core/sam-options.js';
-import { WHOLE_STEP_ONLY, type Capabilities, type MethodDefinition } from '../core/method.js';
+import { OWN_UPDATE, type Capabilities, type MethodDefinition } from '../core/method.js';
 import { referenceFlag, referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import {
   booleanOption,
@@ -181,7 +181,7 @@ export class XSAM extends SAM {
   }
 
   override get capabilities(): Capabilities {
-    return WHOLE_STEP_ONLY;
+    return OWN_UPDATE;
   }
 
   // Saved as a grid index (−1: the configured α): state scalars are float32, α itself is not.

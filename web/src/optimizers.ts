@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { METHODS, type MethodDefinition } from '../../src/index.js';
+import {
+  METHODS,
+  type MethodDefinition,
+  type PreviousBatchStepping,
+  type SharpnessAware,
+} from '../../src/index.js';
 
 export interface OptimizerSettings {
   learningRate: number;
@@ -78,6 +83,28 @@ export const optimizerCatalog: readonly OptimizerEntry[] = [
 ];
 
 export const sharpnessAwareOptimizers = optimizerCatalog.filter((entry) => entry.wrap !== null);
+
+/**
+ * One step of any catalog optimizer on `lossFn`: `minimize`, or, for a method whose step also
+ * takes the previous batch (SAMPa), `stepWithPrevious` with `previousLossFn` (the same function
+ * where the loss has no batches, as on a surface). Returns the loss (the caller disposes it).
+ */
+export function optimizerStep(
+  optimizer: tf.Optimizer,
+  lossFn: () => tf.Scalar,
+  previousLossFn: (() => tf.Scalar) | null,
+  variables: tf.Variable[],
+): tf.Scalar | null {
+  const capabilities = (optimizer as Partial<SharpnessAware>).capabilities;
+  if (capabilities?.previousBatch === true) {
+    return (optimizer as tf.Optimizer & PreviousBatchStepping).stepWithPrevious(
+      lossFn,
+      previousLossFn,
+      variables,
+    );
+  }
+  return optimizer.minimize(lossFn, true, variables);
+}
 
 export function findOptimizer(id: string): OptimizerEntry {
   const entry = optimizerCatalog.find((candidate) => candidate.id === id);

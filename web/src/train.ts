@@ -12,7 +12,7 @@ import {
   type Split,
 } from './datasets.js';
 import { byId } from './dom.js';
-import { findOptimizer, sharpnessAwareOptimizers } from './optimizers.js';
+import { findOptimizer, optimizerStep, sharpnessAwareOptimizers } from './optimizers.js';
 
 const MODEL_SEED = 7;
 const MOMENTUM = 0.9;
@@ -186,21 +186,25 @@ async function train(): Promise<void> {
   state.contenders = contenders.map((contender) => contender.curves);
   for (const contender of contenders) recordEpoch(contender, data, noisyTrain);
   drawProgress(contenders, data, noisyTrain, flipped);
+  // The previous batch stays one step longer, for a method whose step also takes it (SAMPa).
+  let previous: { inputs: tf.Tensor2D; targets: tf.Tensor2D } | null = null;
   try {
     for (let epoch = 0; epoch < state.epochs && !stopRequested; epoch++) {
       const order = epochOrder(noisyTrain.count, 1000 + epoch);
       for (let start = 0; start < order.length && !stopRequested; start += entry.batchSize) {
         const indices = order.subarray(start, start + entry.batchSize);
-        const { inputs, targets } = batchTensors(noisyTrain, data.features, data.classes, indices);
+        const batch = batchTensors(noisyTrain, data.features, data.classes, indices);
         for (const contender of contenders) {
-          contender.optimizer.minimize(
-            () => contender.model.loss(inputs, targets),
-            false,
+          const before = previous;
+          optimizerStep(
+            contender.optimizer,
+            () => contender.model.loss(batch.inputs, batch.targets),
+            before === null ? null : () => contender.model.loss(before.inputs, before.targets),
             contender.model.variables,
-          );
+          )?.dispose();
         }
-        inputs.dispose();
-        targets.dispose();
+        if (previous !== null) tf.dispose([previous.inputs, previous.targets]);
+        previous = batch;
         await tf.nextFrame();
       }
       for (const contender of contenders) recordEpoch(contender, data, noisyTrain);
@@ -220,6 +224,8 @@ async function train(): Promise<void> {
     renderRuns();
     statusLine.textContent = `${stopRequested ? 'Stopped' : 'Done'} after ${state.epochsDone} epoch(s): ${describeAccuracies(contenders)}`;
   } finally {
+    const last = previous as { inputs: tf.Tensor2D; targets: tf.Tensor2D } | null;
+    if (last !== null) tf.dispose([last.inputs, last.targets]);
     for (const contender of contenders) {
       contender.model.dispose();
       disposeOptimizer(contender.optimizer);

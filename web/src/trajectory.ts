@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeOptimizer } from '../../src/index.js';
-import type { OptimizerEntry, OptimizerSettings } from './optimizers.js';
+import { optimizerStep, type OptimizerEntry, type OptimizerSettings } from './optimizers.js';
 import type { Point, Surface } from './surfaces.js';
 import { lossAt, minimumNear, topHessianEigenvalue, worstCaseIncrease } from './surfaces.js';
 
@@ -46,15 +46,11 @@ export class Trajectory {
   advance(count: number): void {
     for (let i = 0; i < count && !this.diverged; i++) {
       try {
-        const cost = this.optimizer.minimize(
-          () => {
-            const [x, y] = tf.split(this.position, 2) as [tf.Tensor, tf.Tensor];
-            return tf.sum(this.surface.loss(x, y)) as tf.Scalar;
-          },
-          true,
-          [this.position],
-        );
-        cost?.dispose();
+        const loss = () => {
+          const [x, y] = tf.split(this.position, 2) as [tf.Tensor, tf.Tensor];
+          return tf.sum(this.surface.loss(x, y)) as tf.Scalar;
+        };
+        optimizerStep(this.optimizer, loss, loss, [this.position])?.dispose();
       } catch {
         // The library refuses a non-finite loss or gradient (nonFinite: 'throw'): the path blew up.
         this.diverged = true;

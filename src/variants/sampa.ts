@@ -1,0 +1,329 @@
+/**
+ * SAMPa (Xie, Pethick, Cevher, NeurIPS 2024, "SAMPa: Sharpness-aware Minimization Parallelized",
+ * Alg. 1): the two gradients of a SAM step made independent, so that they can be computed at the
+ * same time. With gy the gradient of the previous step's extrapolated point:
+ *   x̃  = x + ρ·gy/(‖gy‖ + 1e-12)                   (x̃ = x while gy = 0)
+ *   gx  = ∇L(x̃; previous batch)
+ *   y   = x − lr·(gy + λ_wd·x + μ·v)   with the base's momentum buffer v (x − lr·gy before it has one)
+ *   gy' = ∇L(y; this batch)
+ *   the base steps at x with (1 − λ)·gx + λ·gy';   gy ← gy'
+ * as the official code (LIONS-EPFL/SAMPa, `train.py`, two ranks meeting at one all-reduce) runs it;
+ * `λ` is its `--og`. The base is SGD or SGD momentum (in `withWeightDecay` for PyTorch's coupled
+ * weight decay), whose learning rate, momentum and buffer the extrapolation reads.
+ *
+ * The perturbed gradient uses the PREVIOUS batch, which `model.fit` no longer holds: train with
+ * `stepWithPrevious(lossFn, previousLossFn)` (the trainer and the CLI do). The loss it reports is
+ * the loss at y on this batch (where its gradient is taken), not at x. ρ = 0 (or a suspended step)
+ * is one base step on this batch, the family's rule.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  WHOLE_STEP_ONLY,
+  type Capabilities,
+  type MethodDefinition,
+  type PreviousBatchStepping,
+  type SharpnessAware,
+} from '../core/method.js';
+import { NonFiniteGuard, nonFiniteProblem } from '../core/non-finite.js';
+import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
+import type { NonFinitePolicy } from '../core/sam-options.js';
+import { NonTrainableRecorder } from '../core/state-guard.js';
+import { axpbyOf } from '../math/fused-ops.js';
+import { globalNorm } from '../math/tree.js';
+import { gradientList, trainableVariables } from '../optimizers/gradients.js';
+import { innermost } from '../optimizers/registry.js';
+import { NamedSlots } from '../optimizers/slots.js';
+import { WrapperOptimizer } from '../optimizers/wrapper.js';
+import { choiceOption, numberOption, type SchemaOf } from '../util/options.js';
+
+export interface SampaOptions {
+  /** Radius of the perturbation (default 0.1, the official default). */
+  rho?: number;
+  /** Weight of the gradient at y in the update, the official `--og` (default 0.2). */
+  lambda?: number;
+  /** Added to ‖gy‖ (default 1e-12). */
+  epsilon?: number;
+  /** A NaN/Inf loss or gradient: throw an error naming the step (default) or skip the step. */
+  nonFinite?: NonFinitePolicy;
+}
+
+export const SAMPA_OPTIONS = {
+  rho: numberOption({ default: 0.1, min: 0, doc: 'radius of the perturbation' }),
+  lambda: numberOption({
+    default: 0.2,
+    min: 0,
+    max: 1,
+    doc: 'weight of the gradient at the extrapolated point y',
+  }),
+  epsilon: numberOption({
+    default: 1e-12,
+    min: 0,
+    minInclusive: false,
+    doc: 'added to the norm of the stored gradient',
+  }),
+  nonFinite: choiceOption(
+    ['throw', 'skip'] as const,
+    'throw',
+    'a NaN/Inf loss or gradient: throw, or skip the step',
+  ),
+} satisfies SchemaOf<SampaOptions>;
+
+const OWNER = 'SAMPa';
+const BASES = ['SGD', 'Momentum'];
+
+interface MomentumState {
+  momentum: number;
+  /** The base's buffer of each variable (null where it has none yet). */
+  buffers: Array<tf.Tensor | null>;
+  weightDecay: number;
+}
+
+export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousBatchStepping {
+  static get className(): string {
+    return 'SAMPa';
+  }
+
+  rho: number;
+  readonly lambda: number;
+  readonly epsilon: number;
+  sharpnessSuspended = false;
+  private readonly nonFiniteGuard: NonFiniteGuard;
+
+  constructor(base: tf.Optimizer, options: SampaOptions = {}) {
+    super(base, options, SAMPA_OPTIONS, {
+      owner: OWNER,
+      prefix: 'sampa/',
+      baseHint:
+        'SGD or SGD momentum (tf.train.sgd, tf.train.momentum, optionally in withWeightDecay)',
+    });
+    const inner = innermost(base);
+    if (!BASES.includes(inner.getClassName())) {
+      throw new Error(
+        `${OWNER}: the base optimizer is ${inner.getClassName()}; SAMPa's extrapolation follows SGD's step. Use tf.train.sgd(lr) or tf.train.momentum(lr, 0.9), with withWeightDecay(…, λ) for weight decay.`,
+      );
+    }
+    if ((inner as unknown as { useNesterov?: boolean }).useNesterov === true) {
+      throw new Error(
+        `${OWNER}: Nesterov momentum is not SAMPa's base; use tf.train.momentum(lr, μ, false).`,
+      );
+    }
+    const o = this.options<SampaOptions>();
+    this.rho = o.rho;
+    this.lambda = o.lambda;
+    this.epsilon = o.epsilon;
+    this.nonFiniteGuard = new NonFiniteGuard(OWNER, o.nonFinite, null);
+    this.state = new NamedSlots(OWNER, ['gy']);
+  }
+
+  /** Two gradients on two batches: no step kind splits it, and it needs the previous batch. */
+  get capabilities(): Capabilities {
+    return { ...WHOLE_STEP_ONLY, previousBatch: true };
+  }
+
+  get skippedSteps(): number {
+    return this.nonFiniteGuard.skippedSteps;
+  }
+
+  override minimize(): tf.Scalar | null {
+    throw this.needsPrevious('model.fit / minimize');
+  }
+
+  step(): tf.Scalar {
+    throw this.needsPrevious('step(lossFn)');
+  }
+
+  private needsPrevious(where: string): Error {
+    return new Error(
+      `${OWNER}: its perturbed gradient uses the previous batch, which ${where} cannot provide. ` +
+        'Use sampa.stepWithPrevious(lossFn, previousLossFn) in a custom loop (keep the previous batch one step longer), or the trainer / CLI, which do.',
+    );
+  }
+
+  stepWithPrevious(
+    lossFn: () => tf.Scalar,
+    previousLossFn: (() => tf.Scalar) | null,
+    varList?: tf.Variable[],
+  ): tf.Scalar {
+    const variables = varList ?? trainableVariables();
+    const state = this.state as NamedSlots;
+    state.bind(variables);
+    const positions = this.positionsOf(variables);
+    if (this.rho === 0 || this.sharpnessSuspended) return this.baseStep(lossFn, variables);
+    const x = variables.map((v) => tf.keep(tf.clone(v)));
+    const stored = state.has(variables[0]?.name ?? '')
+      ? variables.map((v) => state.get(v, 'gy'))
+      : null;
+    const recorder = new NonTrainableRecorder();
+    let gx: tf.Tensor[] | null = null;
+    let atY: { value: tf.Scalar; grads: tf.Tensor[] } | null = null;
+    try {
+      // gx on the previous batch at x̃; its forward pass leaves BatchNorm statistics as they were.
+      if (stored !== null) this.moveBy(variables, stored, this.perturbationFactor(stored));
+      recorder.start();
+      const previous = tf.variableGrads(previousLossFn ?? lossFn, variables);
+      recorder.restore();
+      previous.value.dispose();
+      gx = variables.map((v) => previous.grads[v.name] ?? tf.zerosLike(v));
+      tf.dispose(Object.values(previous.grads).filter((g) => !(gx as tf.Tensor[]).includes(g)));
+      // gy' on this batch at y.
+      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
+      if (stored !== null) this.extrapolate(variables, stored, positions);
+      const current = tf.variableGrads(lossFn, variables);
+      const grads = variables.map((v) => current.grads[v.name] ?? tf.zerosLike(v));
+      tf.dispose(Object.values(current.grads).filter((g) => !grads.includes(g)));
+      atY = { value: current.value, grads };
+      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
+      const problem = nonFiniteProblem(
+        atY.value,
+        [...gx, ...atY.grads].map((gradient, i) => ({
+          variable: variables[i % variables.length] as tf.Variable,
+          gradient,
+        })),
+        'at the perturbed or the extrapolated point',
+      );
+      if (problem !== null) {
+        this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
+        return atY.value;
+      }
+      const update = tf.tidy(() =>
+        (gx as tf.Tensor[]).map((g, i) =>
+          axpbyOf(
+            1 - this.lambda,
+            g,
+            this.lambda,
+            (atY as { grads: tf.Tensor[] }).grads[i] as tf.Tensor,
+          ),
+        ),
+      );
+      this.applyToBase(variables, update);
+      tf.dispose(update);
+      variables.forEach((v, i) =>
+        state.get(v, 'gy').assign((atY as { grads: tf.Tensor[] }).grads[i] as tf.Tensor),
+      );
+      return atY.value;
+    } catch (error) {
+      recorder.restore();
+      variables.forEach((v, i) => {
+        if (!v.isDisposed) v.assign(x[i] as tf.Tensor);
+      });
+      atY?.value.dispose();
+      throw error;
+    } finally {
+      tf.dispose([...x, ...(gx ?? []), ...(atY?.grads ?? [])]);
+    }
+  }
+
+  /** ρ/(‖gy‖ + ε), on the host (one scalar read per step). */
+  private perturbationFactor(stored: readonly tf.Tensor[]): number {
+    const norm = globalNorm(stored);
+    const value = norm.dataSync()[0] as number;
+    norm.dispose();
+    return this.rho / (value + this.epsilon);
+  }
+
+  private moveBy(
+    variables: readonly tf.Variable[],
+    direction: readonly tf.Tensor[],
+    factor: number,
+  ): void {
+    tf.tidy(() =>
+      variables.forEach((v, i) => v.assign(axpbyOf(1, v, factor, direction[i] as tf.Tensor))),
+    );
+  }
+
+  /** y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer. */
+  private extrapolate(
+    variables: readonly tf.Variable[],
+    stored: readonly tf.Tensor[],
+    positions: readonly number[],
+  ): void {
+    const lr = this.getLearningRate();
+    const momentum = this.momentumState(positions);
+    tf.tidy(() =>
+      variables.forEach((v, i) => {
+        const gy = stored[i] as tf.Tensor;
+        const buffer = momentum?.buffers[i] ?? null;
+        const direction =
+          buffer === null || momentum === null
+            ? gy
+            : tf.add(axpbyOf(1, gy, momentum.momentum, buffer), tf.mul(v, momentum.weightDecay));
+        v.assign(axpbyOf(1, v, -lr, direction));
+      }),
+    );
+  }
+
+  /** The base's momentum and buffers (null for plain SGD). */
+  private momentumState(positions: readonly number[]): MomentumState | null {
+    const inner = innermost(this.base) as unknown as {
+      momentum?: number;
+      accumulations?: Array<{ variable: tf.Variable } | undefined>;
+    };
+    if (typeof inner.momentum !== 'number' || inner.momentum === 0) return null;
+    const decay = (this.base as unknown as { weightDecay?: unknown }).weightDecay;
+    return {
+      momentum: inner.momentum,
+      buffers: positions.map((p) => inner.accumulations?.[p]?.variable ?? null),
+      weightDecay: typeof decay === 'number' ? decay : 0,
+    };
+  }
+
+  /** ρ = 0 or a suspended step: the base's own step on this batch. */
+  private baseStep(lossFn: () => tf.Scalar, variables: tf.Variable[]): tf.Scalar {
+    const pass = tf.variableGrads(lossFn, variables);
+    const list = gradientList(pass.grads, OWNER);
+    try {
+      const problem = nonFiniteProblem(pass.value, list, 'at the current weights');
+      if (problem !== null) this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
+      else
+        this.applyToBase(
+          list.map((g) => g.variable),
+          list.map((g) => g.gradient),
+        );
+    } catch (error) {
+      pass.value.dispose();
+      throw error;
+    } finally {
+      tf.dispose(Object.values(pass.grads));
+    }
+    return pass.value;
+  }
+
+  protected override scalarState(): Record<string, number> {
+    return { skippedSteps: this.skippedSteps };
+  }
+
+  protected override restoreScalarState(values: Record<string, number>): void {
+    const skipped = values['skippedSteps'];
+    if (skipped !== undefined) this.nonFiniteGuard.skippedSteps = skipped;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rho: this.rho };
+  }
+}
+
+tf.serialization.registerClass(SAMPa);
+
+/** `sampa(tf.train.momentum(0.1, 0.9), {rho: 0.1, lambda: 0.2})` — SAMPa over SGD (momentum). */
+export function sampa(base: tf.Optimizer, options: SampaOptions = {}): SAMPa {
+  return new SAMPa(base, options);
+}
+
+export const SAMPA_METHOD: MethodDefinition = {
+  name: 'sampa',
+  title: 'SAMPa',
+  summary: "SAM's two gradients made independent (the perturbed one on the previous batch)",
+  paper: 'Xie et al., NeurIPS 2024',
+  options: SAMPA_OPTIONS,
+  create: (base, options) => sampa(base, options),
+  passes: () => 2,
+  bases: ['sgd', 'momentum'],
+  replay: (c) => ({
+    options: {
+      rho: requiredReferenceNumber(c, 'rho'),
+      lambda: referenceNumber(c, 'lambda'),
+    },
+    lossNotCompared:
+      "SAMPa reports the loss at y (where this batch's gradient is taken); the reference records L(x; B_t)",
+  }),
+};

@@ -52,6 +52,38 @@ export interface PreviousBatchStepping {
   ): tf.Scalar;
 }
 
+/**
+ * A step whose two gradients are independent (SAMPa): the points to take them at, and the update
+ * from them, so that they can be taken on two threads (`tfjs-sam/parallel`).
+ */
+export interface TwoPointStepping {
+  /**
+   * The points of the step about to run: `perturbed` for the previous batch's gradient,
+   * `extrapolated` for this batch's (null: the current weights), or 'base' for a plain step.
+   * The caller disposes `owned`.
+   */
+  stepPoints(
+    variables: tf.Variable[],
+  ):
+    | { perturbed: tf.Tensor[] | null; extrapolated: tf.Tensor[] | null; owned: tf.Tensor[] }
+    | 'base';
+  /** Ends the step with the gradient at `perturbed` (previous batch) and at `extrapolated`. */
+  applyStepGradients(
+    variables: tf.Variable[],
+    previousGradients: readonly tf.Tensor[],
+    currentGradients: readonly tf.Tensor[],
+    loss: tf.Scalar | null,
+  ): void;
+}
+
+export function isTwoPoint(value: unknown): value is TwoPointStepping {
+  const candidate = value as Partial<TwoPointStepping> | null;
+  return (
+    typeof candidate?.stepPoints === 'function' &&
+    typeof candidate.applyStepGradients === 'function'
+  );
+}
+
 /** The step of a method with `capabilities.gradientAccumulation`. */
 export interface AccumulatedStepping {
   /** One step over the parts of a batch (their mean losses, weighted by `size` where given). */

@@ -28,12 +28,10 @@ import {
 import { planOptimizer, type OptimizerPlan } from './optimizer-plan.js';
 import type { ModelSpec, ReplicaBackend, StepMessage, WorkerInit } from './protocol.js';
 import { ReplicaPool, defaultWorkerUrl } from './replica-pool.js';
-import {
-  DATA_PARALLEL_LOSSES,
-  computeSliceGradient,
-  type DataParallelLoss,
-} from './replica-step.js';
+import { computeSliceGradient, type DataParallelLoss } from './replica-step.js';
 import { splitBatch, type BatchSlice } from './split.js';
+import { checkBatch, checkOptions } from './checks.js';
+import { pairedStep } from './paired-step.js';
 
 /**
  * Whether the main thread computes a slice by default: yes when it trains on the workers' backend.
@@ -49,8 +47,6 @@ import { splitBatch, type BatchSlice } from './split.js';
 function defaultMainThreadSlice(workerBackend: ReplicaBackend): boolean {
   return tf.getBackend() === workerBackend;
 }
-
-const MAX_WORKERS = 64;
 
 export interface DataParallelOptions {
   /** A zoo model, e.g. `{name: 'mlp', options: {hidden: [256], seed: 1}}`; every worker builds it. */
@@ -89,37 +85,18 @@ export interface DataParallelTrainer {
   readonly workerTensorCounts: readonly number[];
   /** Worker threads still running (0 after dispose). */
   readonly runningWorkers: number;
-  /** One step on the batch; returns [loss, accuracy] at w, slice-size-weighted means over slices. */
-  trainOnBatch(xs: tf.Tensor, ys: tf.Tensor): Promise<[number, number]>;
+  /**
+   * One step on the batch; returns [loss, accuracy] at w, slice-size-weighted means over slices.
+   * A method whose step takes the previous batch too (SAMPa) gets `previous`, or the batch of the
+   * trainer's last step when it is left out (this one at the first).
+   */
+  trainOnBatch(
+    xs: tf.Tensor,
+    ys: tf.Tensor,
+    previous?: { inputs: tf.Tensor; targets: tf.Tensor } | null,
+  ): Promise<[number, number]>;
   /** Terminates the workers. The main model stays usable; dispose it yourself. */
   dispose(): Promise<void>;
-}
-
-function checkOptions(options: DataParallelOptions): void {
-  const workers = options.workers;
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
-    throw new Error(
-      `createDataParallel: 'workers' is ${String(workers)}; expected an integer from 1 to ${MAX_WORKERS} ` +
-        '(worker threads, each holding a model replica; the number of cores is a good choice).',
-    );
-  }
-  const loss = options.loss ?? 'categoricalCrossentropy';
-  if (!(DATA_PARALLEL_LOSSES as readonly string[]).includes(loss)) {
-    throw new Error(
-      `createDataParallel: loss '${String(loss)}' is not supported; use ${DATA_PARALLEL_LOSSES.join(' or ')}.`,
-    );
-  }
-  const backend = options.workerBackend ?? 'wasm';
-  if (backend !== 'wasm' && backend !== 'cpu') {
-    throw new Error(
-      `createDataParallel: workerBackend '${String(backend)}' is not supported; use 'wasm' (fastest) or 'cpu'.`,
-    );
-  }
-  if (options.model == null || typeof options.model.name !== 'string') {
-    throw new Error(
-      "createDataParallel: 'model' must be a zoo spec such as {name: 'mlp', options: {hidden: [256]}}, so that every worker can build the same architecture.",
-    );
-  }
 }
 
 /** Builds the main model, starts the workers and waits until every replica is ready. */
@@ -158,6 +135,11 @@ export async function createDataParallel(
         variables: layout.trainable.length + layout.state.length,
       },
     }));
+    if (plan.kind === 'paired' && !(options.workers === 1 && mainThreadSlice)) {
+      throw new Error(
+        `createDataParallel: ${options.optimizer.getClassName()} takes its two gradients on two threads, the main one and one worker (workers: 1 with the main thread on the workers' backend, wasm); got ${options.workers} worker(s)${mainThreadSlice ? '' : ' and no main-thread slice'}.`,
+      );
+    }
     const pool = await ReplicaPool.start(inits, options.workerUrl ?? defaultWorkerUrl());
     return new DataParallel(model, layout, plan, loss, pool, inits, mainThreadSlice);
   } catch (error) {
@@ -175,6 +157,8 @@ class DataParallel implements DataParallelTrainer {
   private inputs: SharedArrayBuffer[];
   private stepId = 0;
   private busy = false;
+  /** The previous step's batch, for a step that takes it too (SAMPa). */
+  private lastBatch: { inputs: tf.Tensor; targets: tf.Tensor } | null = null;
   private disposed = false;
 
   constructor(
@@ -207,7 +191,11 @@ class DataParallel implements DataParallelTrainer {
     return this.pool.running;
   }
 
-  async trainOnBatch(xs: tf.Tensor, ys: tf.Tensor): Promise<[number, number]> {
+  async trainOnBatch(
+    xs: tf.Tensor,
+    ys: tf.Tensor,
+    previous?: { inputs: tf.Tensor; targets: tf.Tensor } | null,
+  ): Promise<[number, number]> {
     if (this.disposed) {
       throw new Error('trainOnBatch: this data-parallel trainer was disposed; create a new one.');
     }
@@ -217,18 +205,67 @@ class DataParallel implements DataParallelTrainer {
         'trainOnBatch: a step is still running; await each trainOnBatch() before the next.',
       );
     }
-    const rows = this.checkBatch(xs, ys);
+    const rows = checkBatch(this.model, xs, ys);
     this.busy = true;
     try {
-      return await this.step(xs, ys, rows);
+      if (this.plan.kind !== 'paired') return await this.step(xs, ys, rows);
+      const before = previous ?? this.lastBatch ?? { inputs: xs, targets: ys };
+      const result = await pairedStep(
+        {
+          model: this.model,
+          layout: this.layout,
+          loss: this.loss,
+          weights: this.weights,
+          mainOutput: this.mainOutput,
+          workerOutput: this.outputs[0] as Float32Array,
+          runWorker: (inputs, targets) =>
+            this.pool.step(
+              this.stepMessages(
+                inputs,
+                targets,
+                [{ start: 0, size: inputs.shape[0] as number, weight: 1 }],
+                0,
+              ),
+            ),
+          withSection: (values, use) => this.applySection(values, use),
+        },
+        this.plan.optimizer,
+        xs,
+        ys,
+        before,
+      );
+      this.keepLastBatch(xs, ys);
+      return result;
     } finally {
       this.busy = false;
     }
   }
 
+  /** Calls `use` with the trainable section of `values` as tensors, and frees them. */
+  private applySection(values: Float32Array, use: (gradients: tf.Tensor[]) => void): void {
+    const { layout } = this;
+    const gradients = layout.trainable.map((v, i) => {
+      const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
+      return tensorFrom(values, offset, size, v.shape);
+    });
+    try {
+      use(gradients);
+    } finally {
+      tf.dispose(gradients);
+    }
+  }
+
+  /** Keeps this step's batch for the next one (SAMPa's previous batch). */
+  private keepLastBatch(xs: tf.Tensor, ys: tf.Tensor): void {
+    if (this.lastBatch !== null) tf.dispose([this.lastBatch.inputs, this.lastBatch.targets]);
+    this.lastBatch = { inputs: tf.keep(tf.clone(xs)), targets: tf.keep(tf.clone(ys)) };
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.lastBatch !== null) tf.dispose([this.lastBatch.inputs, this.lastBatch.targets]);
+    this.lastBatch = null;
     await this.pool.terminate();
   }
 
@@ -343,11 +380,7 @@ class DataParallel implements DataParallelTrainer {
 
   private apply(): void {
     const { layout, plan, combined } = this;
-    const gradients = layout.trainable.map((v, i) => {
-      const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
-      return tensorFrom(combined, offset, size, v.shape);
-    });
-    try {
+    this.applySection(combined, (gradients) => {
       if (plan.kind === 'sam') {
         plan.optimizer.applyPerturbedGradients(layout.trainable, gradients);
       } else {
@@ -355,37 +388,8 @@ class DataParallel implements DataParallelTrainer {
           layout.trainable.map((v, i) => ({ name: v.name, tensor: gradients[i] as tf.Tensor })),
         );
       }
-    } finally {
-      tf.dispose(gradients);
-    }
+    });
     readVariables(layout.state, layout.stateSlots, combined);
-  }
-
-  /** Returns the number of rows; throws when xs and ys do not fit the model. */
-  private checkBatch(xs: tf.Tensor, ys: tf.Tensor): number {
-    if (!(xs instanceof tf.Tensor) || !(ys instanceof tf.Tensor)) {
-      throw new Error('trainOnBatch(xs, ys): expected two tensors (inputs and targets).');
-    }
-    const rows = xs.shape[0];
-    if (rows === undefined || rows < 1 || ys.shape[0] !== rows) {
-      throw new Error(
-        `trainOnBatch: xs has shape [${xs.shape}] and ys [${ys.shape}]; both need the same number of rows (≥ 1) in the first dimension.`,
-      );
-    }
-    const expected = (this.model.inputs[0] as tfl.SymbolicTensor).shape.slice(1);
-    const given = xs.shape.slice(1);
-    if (
-      given.length !== expected.length ||
-      given.some((d, i) => expected[i] !== null && expected[i] !== d)
-    ) {
-      throw new Error(
-        `trainOnBatch: xs has shape [${xs.shape}], but the model takes [batch, ${expected.join(', ')}].`,
-      );
-    }
-    if (xs.dtype !== 'float32' && xs.dtype !== 'int32') {
-      throw new Error(`trainOnBatch: xs is ${xs.dtype}; expected float32 (or int32 token ids).`);
-    }
-    return rows;
   }
 }
 

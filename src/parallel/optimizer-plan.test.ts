@@ -71,7 +71,7 @@ test('variants that change the update, MSAM and multi-step ascent are refused wi
       () => planOptimizer(optimizer, NAMES),
       (error: Error) =>
         error.message.startsWith(`createDataParallel: ${name} is not supported`) &&
-        /works with plain tfjs optimizers .* SAM, ASAM .* SAM-ON/.test(error.message) &&
+        /works with plain tfjs optimizers .* SAM, ASAM, SAM-ON and SAMPa/.test(error.message) &&
         /single-threaded/.test(error.message),
       name,
     );

@@ -77,6 +77,6 @@ test('the trainer refuses dataParallel together with mSharpness, and GSAM-like m
       buildOptimizer: () => gsam(tf.train.sgd(0.1)),
       dataParallel: { model: SPEC, replicas: 2 },
     }),
-    /GSAM is not supported.*SAM, ASAM .* SAM-ON/,
+    /GSAM is not supported.*SAM, ASAM, SAM-ON and SAMPa/,
   );
 });

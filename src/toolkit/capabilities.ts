@@ -4,7 +4,12 @@
  * and the methods that do support a kind are read from the registry, never named.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isSharpnessAware, type Capabilities, type MethodDefinition } from '../core/method.js';
+import {
+  isSharpnessAware,
+  isTwoPoint,
+  type Capabilities,
+  type MethodDefinition,
+} from '../core/method.js';
 import { disposeOptimizer } from '../optimizers/registry.js';
 import { METHODS } from '../variants/registry.js';
 
@@ -50,7 +55,8 @@ export function dataParallelProblem(optimizer: tf.Optimizer): string | null {
   const supported = `Data-parallel training works with plain tfjs optimizers (sgd, momentum, adam, adamw, …) and with ${listing(supportingMethods('dataParallel').map((m) => m.title))}`;
   // Not a method of SAM's kind (no perturbation plan for the replicas): a plain step, or its own.
   const perturbs =
-    typeof (optimizer as { perturbationPlan?: unknown }).perturbationPlan === 'function';
+    typeof (optimizer as { perturbationPlan?: unknown }).perturbationPlan === 'function' ||
+    isTwoPoint(optimizer);
   if (capabilities === null || !perturbs) {
     if (capabilities === null && hasPlainStep(optimizer)) return null;
     return (

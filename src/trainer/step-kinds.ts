@@ -298,9 +298,10 @@ async function dataParallelStep(
   });
   return {
     name: 'data-parallel',
-    needsPrevious: false,
-    step: async (inputs, targets) =>
-      (await trainer.trainOnBatch(inputs, targets)) as [number, number],
+    // A step that takes the previous batch (SAMPa's) gets it from the trainer, rebuilt on resume.
+    needsPrevious: capabilitiesOf(optimizer)?.previousBatch === true,
+    step: async (inputs, targets, previous) =>
+      (await trainer.trainOnBatch(inputs, targets, previous)) as [number, number],
     dispose: () => trainer.dispose(),
   };
 }

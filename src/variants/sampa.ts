@@ -23,6 +23,7 @@ import {
   type MethodDefinition,
   type PreviousBatchStepping,
   type SharpnessAware,
+  type TwoPointStepping,
 } from '../core/method.js';
 import { NonFiniteGuard, nonFiniteProblem } from '../core/non-finite.js';
 import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
@@ -78,7 +79,10 @@ interface MomentumState {
   weightDecay: number;
 }
 
-export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousBatchStepping {
+export class SAMPa
+  extends WrapperOptimizer
+  implements SharpnessAware, PreviousBatchStepping, TwoPointStepping
+{
   static get className(): string {
     return 'SAMPa';
   }
@@ -115,9 +119,12 @@ export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousB
     this.state = new NamedSlots(OWNER, ['gy']);
   }
 
-  /** Two gradients on two batches: no step kind splits it, and it needs the previous batch. */
+  /**
+   * Two gradients on two batches: it needs the previous batch, and runs data-parallel as one
+   * gradient per thread (two threads: the main one and one worker).
+   */
   get capabilities(): Capabilities {
-    return { ...WHOLE_STEP_ONLY, previousBatch: true };
+    return { ...WHOLE_STEP_ONLY, previousBatch: true, dataParallel: true };
   }
 
   get skippedSteps(): number {
@@ -145,61 +152,27 @@ export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousB
     varList?: tf.Variable[],
   ): tf.Scalar {
     const variables = varList ?? trainableVariables();
-    const state = this.state as NamedSlots;
-    state.bind(variables);
-    const positions = this.positionsOf(variables);
-    if (this.rho === 0 || this.sharpnessSuspended) return this.baseStep(lossFn, variables);
+    const points = this.stepPoints(variables);
+    if (points === 'base') return this.baseStep(lossFn, variables);
     const x = variables.map((v) => tf.keep(tf.clone(v)));
-    const stored = state.has(variables[0]?.name ?? '')
-      ? variables.map((v) => state.get(v, 'gy'))
-      : null;
     const recorder = new NonTrainableRecorder();
-    let gx: tf.Tensor[] | null = null;
+    const gradientsAt = (point: tf.Tensor[] | null, fn: () => tf.Scalar, recorded: boolean) => {
+      if (point !== null) variables.forEach((v, i) => v.assign(point[i] as tf.Tensor));
+      if (recorded) recorder.start();
+      const pass = tf.variableGrads(fn, variables);
+      if (recorded) recorder.restore();
+      const grads = variables.map((v) => pass.grads[v.name] ?? tf.zerosLike(v));
+      tf.dispose(Object.values(pass.grads).filter((g) => !grads.includes(g)));
+      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
+      return { value: pass.value, grads };
+    };
+    let atX: { value: tf.Scalar; grads: tf.Tensor[] } | null = null;
     let atY: { value: tf.Scalar; grads: tf.Tensor[] } | null = null;
     try {
-      // gx on the previous batch at x̃; its forward pass leaves BatchNorm statistics as they were.
-      if (stored !== null) this.moveBy(variables, stored, this.perturbationFactor(stored));
-      recorder.start();
-      const previous = tf.variableGrads(previousLossFn ?? lossFn, variables);
-      recorder.restore();
-      previous.value.dispose();
-      gx = variables.map((v) => previous.grads[v.name] ?? tf.zerosLike(v));
-      tf.dispose(Object.values(previous.grads).filter((g) => !(gx as tf.Tensor[]).includes(g)));
-      // gy' on this batch at y.
-      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
-      if (stored !== null) this.extrapolate(variables, stored, positions);
-      const current = tf.variableGrads(lossFn, variables);
-      const grads = variables.map((v) => current.grads[v.name] ?? tf.zerosLike(v));
-      tf.dispose(Object.values(current.grads).filter((g) => !grads.includes(g)));
-      atY = { value: current.value, grads };
-      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
-      const problem = nonFiniteProblem(
-        atY.value,
-        [...gx, ...atY.grads].map((gradient, i) => ({
-          variable: variables[i % variables.length] as tf.Variable,
-          gradient,
-        })),
-        'at the perturbed or the extrapolated point',
-      );
-      if (problem !== null) {
-        this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
-        return atY.value;
-      }
-      const update = tf.tidy(() =>
-        (gx as tf.Tensor[]).map((g, i) =>
-          axpbyOf(
-            1 - this.lambda,
-            g,
-            this.lambda,
-            (atY as { grads: tf.Tensor[] }).grads[i] as tf.Tensor,
-          ),
-        ),
-      );
-      this.applyToBase(variables, update);
-      tf.dispose(update);
-      variables.forEach((v, i) =>
-        state.get(v, 'gy').assign((atY as { grads: tf.Tensor[] }).grads[i] as tf.Tensor),
-      );
+      // gx on the previous batch at x̃ (its BatchNorm statistics undone), gy' on this one at y.
+      atX = gradientsAt(points.perturbed, previousLossFn ?? lossFn, true);
+      atY = gradientsAt(points.extrapolated, lossFn, false);
+      this.applyStepGradients(variables, atX.grads, atY.grads, atY.value);
       return atY.value;
     } catch (error) {
       recorder.restore();
@@ -209,8 +182,85 @@ export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousB
       atY?.value.dispose();
       throw error;
     } finally {
-      tf.dispose([...x, ...(gx ?? []), ...(atY?.grads ?? [])]);
+      tf.dispose([
+        ...x,
+        ...points.owned,
+        ...(atX === null ? [] : [atX.value, ...atX.grads]),
+        ...(atY?.grads ?? []),
+      ]);
     }
+  }
+
+  /**
+   * The two points of the step about to run, for callers that take its gradients elsewhere
+   * (`tfjs-sam/parallel`, one per thread): x̃ for the previous batch and y for this one (null: x
+   * itself, before the first step), or 'base' when the step is the base's (ρ = 0, suspended).
+   * `owned` lists the tensors the caller disposes.
+   */
+  stepPoints(
+    variables: tf.Variable[],
+  ):
+    | { perturbed: tf.Tensor[] | null; extrapolated: tf.Tensor[] | null; owned: tf.Tensor[] }
+    | 'base' {
+    const state = this.state as NamedSlots;
+    state.bind(variables);
+    const positions = this.positionsOf(variables);
+    if (this.rho === 0 || this.sharpnessSuspended) return 'base';
+    if (!state.has(variables[0]?.name ?? '')) {
+      return { perturbed: null, extrapolated: null, owned: [] };
+    }
+    const stored = variables.map((v) => state.get(v, 'gy'));
+    const factor = this.perturbationFactor(stored);
+    const lr = this.getLearningRate();
+    const momentum = this.momentumState(positions);
+    const perturbed = tf.tidy(() =>
+      variables.map((v, i) => axpbyOf(1, v, factor, stored[i] as tf.Tensor)),
+    );
+    // y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer.
+    const extrapolated = tf.tidy(() =>
+      variables.map((v, i) => {
+        const gy = stored[i] as tf.Tensor;
+        const buffer = momentum?.buffers[i] ?? null;
+        const direction =
+          buffer === null || momentum === null
+            ? gy
+            : tf.add(axpbyOf(1, gy, momentum.momentum, buffer), tf.mul(v, momentum.weightDecay));
+        return axpbyOf(1, v, -lr, direction);
+      }),
+    );
+    return { perturbed, extrapolated, owned: [...perturbed, ...extrapolated] };
+  }
+
+  /**
+   * Ends a step whose gradients were taken elsewhere: gx at x̃ on the previous batch, gy' at y on
+   * this one, `loss` the loss at y. The base steps at x with (1 − λ)·gx + λ·gy', and gy' is kept.
+   * A non-finite value is thrown or skipped as `nonFinite` says, leaving every state as it was.
+   */
+  applyStepGradients(
+    variables: tf.Variable[],
+    gx: readonly tf.Tensor[],
+    gyNew: readonly tf.Tensor[],
+    loss: tf.Scalar | null,
+  ): void {
+    const state = this.state as NamedSlots;
+    const problem = nonFiniteProblem(
+      loss,
+      [...gx, ...gyNew].map((gradient, i) => ({
+        variable: variables[i % variables.length] as tf.Variable,
+        gradient,
+      })),
+      'at the perturbed or the extrapolated point',
+    );
+    if (problem !== null) {
+      this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
+      return;
+    }
+    const update = tf.tidy(() =>
+      gx.map((g, i) => axpbyOf(1 - this.lambda, g, this.lambda, gyNew[i] as tf.Tensor)),
+    );
+    this.applyToBase(variables, update);
+    tf.dispose(update);
+    variables.forEach((v, i) => state.get(v, 'gy').assign(gyNew[i] as tf.Tensor));
   }
 
   /** ρ/(‖gy‖ + ε), on the host (one scalar read per step). */
@@ -219,37 +269,6 @@ export class SAMPa extends WrapperOptimizer implements SharpnessAware, PreviousB
     const value = norm.dataSync()[0] as number;
     norm.dispose();
     return this.rho / (value + this.epsilon);
-  }
-
-  private moveBy(
-    variables: readonly tf.Variable[],
-    direction: readonly tf.Tensor[],
-    factor: number,
-  ): void {
-    tf.tidy(() =>
-      variables.forEach((v, i) => v.assign(axpbyOf(1, v, factor, direction[i] as tf.Tensor))),
-    );
-  }
-
-  /** y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer. */
-  private extrapolate(
-    variables: readonly tf.Variable[],
-    stored: readonly tf.Tensor[],
-    positions: readonly number[],
-  ): void {
-    const lr = this.getLearningRate();
-    const momentum = this.momentumState(positions);
-    tf.tidy(() =>
-      variables.forEach((v, i) => {
-        const gy = stored[i] as tf.Tensor;
-        const buffer = momentum?.buffers[i] ?? null;
-        const direction =
-          buffer === null || momentum === null
-            ? gy
-            : tf.add(axpbyOf(1, gy, momentum.momentum, buffer), tf.mul(v, momentum.weightDecay));
-        v.assign(axpbyOf(1, v, -lr, direction));
-      }),
-    );
   }
 
   /** The base's momentum and buffers (null for plain SGD). */

@@ -1,0 +1,84 @@
+/**
+ * A step whose two gradients are independent (SAMPa, Xie et al. 2024) on two threads: the worker
+ * takes the gradient at the perturbed point on the previous batch while the main thread takes it at
+ * the extrapolated point on this one; the optimizer then steps with both. The main thread's pass
+ * updates the non-trainable state, as in the single-threaded step.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { TwoPointStepping } from '../core/method.js';
+import { writeTensors, writeVariables, type VariableLayout } from './layout.js';
+import { computeSliceGradient, type DataParallelLoss } from './replica-step.js';
+
+/** What the step needs of its data-parallel trainer. */
+export interface PairedContext {
+  model: tfl.LayersModel;
+  layout: VariableLayout;
+  loss: DataParallelLoss;
+  /** The weights the worker reads. */
+  weights: Float32Array;
+  mainOutput: Float32Array;
+  workerOutput: Float32Array;
+  /** Sends a batch to the worker (which takes its gradient at `weights`); resolves when done. */
+  runWorker(inputs: tf.Tensor, targets: tf.Tensor): Promise<unknown>;
+  /** Calls `use` with the gradient section of `values` as tensors (freed afterwards). */
+  withSection(values: Float32Array, use: (gradients: tf.Tensor[]) => void): void;
+}
+
+export async function pairedStep(
+  context: PairedContext,
+  optimizer: tf.Optimizer & TwoPointStepping,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  previous: { inputs: tf.Tensor; targets: tf.Tensor },
+): Promise<[number, number]> {
+  const { layout, model } = context;
+  const variables = layout.trainable;
+  const mainPass = () =>
+    computeSliceGradient(model, layout, xs, ys, context.loss, null, 0, context.mainOutput);
+  const points = optimizer.stepPoints(variables);
+  if (points === 'base') {
+    const result = mainPass();
+    context.withSection(context.mainOutput, (gradients) =>
+      optimizer.applyGradients(
+        gradients.map((tensor, i) => ({ name: (variables[i] as tf.Variable).name, tensor })),
+      ),
+    );
+    return [result.loss, result.accuracy];
+  }
+  try {
+    if (points.perturbed === null)
+      writeVariables(variables, layout.trainableSlots, context.weights);
+    else writeTensors(points.perturbed, layout.trainableSlots, context.weights);
+    writeVariables(layout.state, layout.stateSlots, context.weights);
+    const fromWorker = context.runWorker(previous.inputs, previous.targets);
+    const x = variables.map((v) => tf.keep(tf.clone(v)));
+    let result: ReturnType<typeof mainPass>;
+    try {
+      const extrapolated = points.extrapolated;
+      if (extrapolated !== null)
+        variables.forEach((v, i) => v.assign(extrapolated[i] as tf.Tensor));
+      result = mainPass();
+    } catch (error) {
+      await fromWorker.catch(() => undefined);
+      throw error;
+    } finally {
+      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
+      tf.dispose(x);
+    }
+    await fromWorker;
+    const loss = tf.scalar(result.loss);
+    try {
+      context.withSection(context.workerOutput, (atPerturbed) =>
+        context.withSection(context.mainOutput, (atExtrapolated) =>
+          optimizer.applyStepGradients(variables, atPerturbed, atExtrapolated, loss),
+        ),
+      );
+    } finally {
+      loss.dispose();
+    }
+    return [result.loss, result.accuracy];
+  } finally {
+    tf.dispose(points.owned);
+  }
+}

@@ -2,7 +2,7 @@
  * Milliseconds per data-parallel train step (src/parallel) against the single-thread
  * `model.trainOnBatch` step on the same batch, on the wasm backend with the training kernels.
  *   npm run bench:parallel -- --model mlp|cnn --optimizer SPEC --workers 1,2 --steps N
- *     [--warmup 1] [--out FILE (default runs/bench/parallel-<model>-<optimizer>.json; committed results are written with --out bench/results/…)]
+ *     [--warmup 1] [--rounds R] [--peer torch] [--out FILE (default runs/bench/parallel-<model>-<optimizer>.json; committed results are written with --out bench/results/…)]
  * SPEC is any optimizer spec the CLI takes over SGD (sgd, sam, samon, sampa, …). Every worker count
  * runs with and without a slice in the main thread (a method that runs on two threads only, SAMPa,
  * prints why the others are not run). With SAM the data-parallel step is m-sharpness with m =
@@ -10,16 +10,25 @@
  * its two gradients one after the other (the benchmark's batch standing for the previous one too),
  * its data-parallel step one per thread. Every run also times plain SGD on one thread, the
  * reference of the last column.
- * The machine may be shared: the 1-minute load average is recorded before and after each row.
+ * With --rounds R every row runs once per round, in turn, so a change in the machine's speed
+ * touches all rows alike; the medians are over all rounds. --peer torch adds PyTorch's step
+ * (bench/peer/torch_step.py, 2 threads: SGD, and SAM when SPEC is sharpness-aware) to every round;
+ * it needs a Python with torch (Debian: apt-get install python3-torch) and installs nothing.
+ * The machine may be shared: the 1-minute load average is recorded before and after.
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backend/select.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreviousBatchStepping } from '../src/core/method.js';
-import { createDataParallel } from '../src/parallel/index.js';
+import { createDataParallel, type DataParallelTrainer } from '../src/parallel/index.js';
+import { startTorchPeer, type TorchPeer } from './peer/torch.js';
 import { capabilitiesOf } from '../src/toolkit/capabilities.js';
-import { buildOptimizer, parseOptimizerSpec } from '../src/toolkit/optimizer-spec.js';
+import {
+  BASE_OPTIMIZERS,
+  buildOptimizer,
+  parseOptimizerSpec,
+} from '../src/toolkit/optimizer-spec.js';
 import { parseArgs as parseCommandLine } from 'node:util';
 import {
   choiceFlag,
@@ -40,6 +49,8 @@ interface Args {
   workers: number[];
   steps: number;
   warmup: number;
+  rounds: number;
+  peer: 'none' | 'torch';
   out?: string;
 }
 
@@ -52,6 +63,8 @@ function parseArgs(argv: string[]): Args {
       workers: { type: 'string', default: '1,2' },
       steps: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '1' },
+      peer: { type: 'string', default: 'none' },
       out: { type: 'string' },
     },
   });
@@ -61,6 +74,8 @@ function parseArgs(argv: string[]): Args {
     workers: values.workers.split(',').map((count) => integerFlag('--workers', count, 1)),
     steps: integerFlag('--steps', values.steps, 1),
     warmup: integerFlag('--warmup', values.warmup, 0),
+    rounds: integerFlag('--rounds', values.rounds, 1),
+    peer: choiceFlag('--peer', values.peer, ['none', 'torch'] as const),
     ...(values.out === undefined ? {} : { out: values.out }),
   };
 }
@@ -101,10 +116,19 @@ interface Row {
   workers: number;
   mainThreadSlice: boolean;
   slices: number;
-  msPerStep: number;
-  medianMsPerStep: number;
-  /** 1-minute load average just before and just after the row. */
+  /** Every timed step over all rounds. */
+  stepMs: number[];
+  /** 1-minute load average before the first and after the last round. */
   loadAverage: [number, number];
+}
+
+/** A row's timer: `time()` runs warm-up and timed steps once (one round). */
+interface Runner {
+  mode: string;
+  workers: number;
+  mainThreadSlice: boolean;
+  time: () => Promise<number[]>;
+  dispose: () => Promise<void>;
 }
 
 const load = () => os.loadavg()[0] ?? NaN;
@@ -120,21 +144,76 @@ async function timeSteps(step: () => Promise<unknown>, args: Args): Promise<numb
   return stepMs;
 }
 
-function row(
-  mode: string,
-  workers: number,
-  mainThreadSlice: boolean,
-  stepMs: number[],
-  loadBefore: number,
-): Row {
+async function singleThreadRunner(mode: string, spec: string, args: Args): Promise<Runner> {
+  const work = WORKLOADS[args.model];
+  const xs = work.inputs();
+  const ys = workloadTargets(work);
+  const model: tfl.LayersModel = buildWorkloadModel(work);
+  const optimizer = makeOptimizer(spec);
+  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
+  const step = singleStep(model, optimizer, xs, ys);
   return {
     mode,
+    workers: 0,
+    mainThreadSlice: true,
+    time: () => timeSteps(step, args),
+    dispose: async () => {
+      model.dispose();
+      optimizer.dispose();
+      tf.dispose([xs, ys]);
+    },
+  };
+}
+
+async function dataParallelRunner(
+  workers: number,
+  mainThreadSlice: boolean,
+  args: Args,
+): Promise<Runner | null> {
+  const work = WORKLOADS[args.model];
+  const optimizer = makeOptimizer(args.optimizer);
+  let dp: DataParallelTrainer;
+  try {
+    dp = await createDataParallel({
+      model: work.spec,
+      loss: 'sparseCategoricalCrossentropy',
+      workers,
+      mainThreadSlice,
+      optimizer,
+    });
+  } catch (error) {
+    console.log(
+      `${workers} worker(s), main-thread slice ${mainThreadSlice}: not run — ${(error as Error).message}`,
+    );
+    optimizer.dispose();
+    return null;
+  }
+  const xs = work.inputs();
+  const ys = workloadTargets(work);
+  return {
+    mode: 'data-parallel',
     workers,
     mainThreadSlice,
-    slices: workers + (mainThreadSlice ? 1 : 0),
-    msPerStep: stepMs.reduce((a, b) => a + b, 0) / stepMs.length,
-    medianMsPerStep: median(stepMs),
-    loadAverage: [loadBefore, load()],
+    time: () => timeSteps(() => dp.trainOnBatch(xs, ys), args),
+    dispose: async () => {
+      await dp.dispose();
+      dp.model.dispose();
+      optimizer.dispose();
+      tf.dispose([xs, ys]);
+    },
+  };
+}
+
+function torchRunner(peer: TorchPeer, args: Args): Runner {
+  // PyTorch's peer of a sharpness-aware method is its SAM step; of a plain optimizer, SGD.
+  const name = parseOptimizerSpec(args.optimizer).name;
+  const method = (BASE_OPTIMIZERS as readonly string[]).includes(name) ? 'sgd' : 'sam';
+  return {
+    mode: `PyTorch ${peer.version}, ${method}`,
+    workers: 0,
+    mainThreadSlice: true,
+    time: () => peer.timeSteps(args.model, method, args.steps, args.warmup),
+    dispose: async () => undefined,
   };
 }
 
@@ -143,89 +222,67 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   printHeader('data-parallel train step (wasm backend with the training kernels)', machine);
   const loadAtStart = load();
+  const peer = args.peer === 'torch' ? await startTorchPeer(2) : null;
   console.log(
     `model ${args.model}, batch ${WORKLOADS[args.model].batch}, optimizer ${args.optimizer}; ` +
-      `${args.steps} steps timed after ${args.warmup} warm-up; 1-minute load average ${loadAtStart.toFixed(2)}\n`,
+      `${args.rounds} round(s) of ${args.steps} steps timed after ${args.warmup} warm-up, every row once per round` +
+      (peer === null
+        ? ''
+        : `; PyTorch ${peer.version} (${peer.python}, ${peer.threads} threads) interleaved`) +
+      `; 1-minute load average ${loadAtStart.toFixed(2)}\n`,
   );
   await selectBackend({ prefer: 'wasm', log: () => undefined });
-  const work = WORKLOADS[args.model];
-  const xs = work.inputs();
-  const ys = workloadTargets(work);
-  const rows: Row[] = [];
 
-  let loadBefore = load();
-  for (const [mode, spec] of [
-    ['single thread, sgd (reference)', 'sgd'],
-    ['single thread', args.optimizer],
-  ] as const) {
-    loadBefore = load();
-    const single: tfl.LayersModel = buildWorkloadModel(work);
-    const singleOptimizer = makeOptimizer(spec);
-    single.compile({ optimizer: singleOptimizer, loss: 'sparseCategoricalCrossentropy' });
-    rows.push(
-      row(
-        mode,
-        0,
-        true,
-        await timeSteps(singleStep(single, singleOptimizer, xs, ys), args),
-        loadBefore,
-      ),
-    );
-    single.dispose();
-    singleOptimizer.dispose();
-  }
-
+  const runners: Runner[] = [
+    await singleThreadRunner('single thread, sgd (reference)', 'sgd', args),
+    await singleThreadRunner('single thread', args.optimizer, args),
+  ];
   for (const workers of args.workers) {
     for (const mainThreadSlice of [false, true]) {
-      loadBefore = load();
-      const optimizer = makeOptimizer(args.optimizer);
-      let dp;
-      try {
-        dp = await createDataParallel({
-          model: work.spec,
-          loss: 'sparseCategoricalCrossentropy',
-          workers,
-          mainThreadSlice,
-          optimizer,
-        });
-      } catch (error) {
-        console.log(
-          `${workers} worker(s), main-thread slice ${mainThreadSlice}: not run — ${(error as Error).message}`,
-        );
-        optimizer.dispose();
-        continue;
-      }
-      try {
-        const stepMs = await timeSteps(() => dp.trainOnBatch(xs, ys), args);
-        rows.push(row('data-parallel', workers, mainThreadSlice, stepMs, loadBefore));
-      } finally {
-        await dp.dispose();
-        dp.model.dispose();
-        optimizer.dispose();
-      }
+      const runner = await dataParallelRunner(workers, mainThreadSlice, args);
+      if (runner !== null) runners.push(runner);
     }
   }
-  tf.dispose([xs, ys]);
+  if (peer !== null) {
+    runners.push(torchRunner(peer, { ...args, optimizer: 'sgd' }));
+    if (torchRunner(peer, args).mode !== runners.at(-1)?.mode)
+      runners.push(torchRunner(peer, args));
+  }
+  const rows: Row[] = runners.map((r) => ({
+    mode: r.mode,
+    workers: r.workers,
+    mainThreadSlice: r.mainThreadSlice,
+    slices: r.workers + (r.mainThreadSlice ? 1 : 0),
+    stepMs: [],
+    loadAverage: [load(), NaN],
+  }));
+  try {
+    for (let round = 0; round < args.rounds; round++) {
+      for (const [i, runner] of runners.entries()) {
+        (rows[i] as Row).stepMs.push(...(await runner.time()));
+      }
+    }
+  } finally {
+    for (const runner of runners) await runner.dispose();
+    peer?.close();
+  }
   const loadAtEnd = load();
+  for (const r of rows) r.loadAverage[1] = loadAtEnd;
 
-  const reference = (rows[0] as Row).medianMsPerStep;
-  const baseline = (rows[1] as Row).medianMsPerStep;
+  const isSingle = (r: Row) => r.mode.startsWith('single thread') || r.mode.startsWith('PyTorch');
+  const reference = median((rows[0] as Row).stepMs);
+  const baseline = median((rows[1] as Row).stepMs);
   console.log(
     formatTable(
       rows.map((r) => ({
         mode: r.mode,
-        workers: r.mode.startsWith('single thread') ? '-' : r.workers,
-        'main thread slice': r.mode.startsWith('single thread')
-          ? '-'
-          : r.mainThreadSlice
-            ? 'yes'
-            : 'no',
-        slices: r.mode.startsWith('single thread') ? 1 : r.slices,
-        'ms/step (median)': r.medianMsPerStep.toFixed(1),
-        'ms/step (mean)': r.msPerStep.toFixed(1),
-        'speed-up': `${(baseline / r.medianMsPerStep).toFixed(2)}×`,
-        'vs SGD single thread': `${(r.medianMsPerStep / reference).toFixed(2)}×`,
-        'load avg': r.loadAverage.map((l) => l.toFixed(2)).join(' → '),
+        workers: isSingle(r) ? '-' : r.workers,
+        'main thread slice': isSingle(r) ? '-' : r.mainThreadSlice ? 'yes' : 'no',
+        slices: isSingle(r) ? (r.mode.startsWith('PyTorch') ? '2 threads' : 1) : r.slices,
+        'ms/step (median)': median(r.stepMs).toFixed(1),
+        'ms/step (mean)': mean(r.stepMs).toFixed(1),
+        'speed-up': `${(baseline / median(r.stepMs)).toFixed(2)}×`,
+        'vs SGD single thread': `${(median(r.stepMs) / reference).toFixed(2)}×`,
       })),
     ),
   );
@@ -236,17 +293,25 @@ async function main(): Promise<void> {
     benchmark: 'parallel',
     machine,
     model: args.model,
-    batch: work.batch,
+    batch: WORKLOADS[args.model].batch,
     optimizer: args.optimizer,
     steps: args.steps,
     warmup: args.warmup,
+    rounds: args.rounds,
+    ...(peer === null
+      ? {}
+      : { peer: { torch: peer.version, python: peer.python, threads: peer.threads } }),
     loadAverage: [loadAtStart, loadAtEnd],
     results: rows.map((r) => ({
       ...r,
-      speedup: baseline / r.medianMsPerStep,
-      relativeToSgdSingleThread: r.medianMsPerStep / reference,
+      medianMsPerStep: median(r.stepMs),
+      msPerStep: mean(r.stepMs),
+      speedup: baseline / median(r.stepMs),
+      relativeToSgdSingleThread: median(r.stepMs) / reference,
     })),
   });
 }
+
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 await main();

@@ -28,7 +28,8 @@ import {
 import { planOptimizer, type OptimizerPlan } from './optimizer-plan.js';
 import type { ModelSpec, ReplicaBackend, StepMessage, WorkerInit } from './protocol.js';
 import { ReplicaPool, defaultWorkerUrl } from './replica-pool.js';
-import { computeSliceGradient, type DataParallelLoss } from './replica-step.js';
+import { sliceGradients, type DataParallelLoss, type SliceGradients } from './replica-step.js';
+import { axpbyOf } from '../math/fused-ops.js';
 import { splitBatch, type BatchSlice } from './split.js';
 import { checkBatch, checkOptions } from './checks.js';
 import { pairedStep } from './paired-step.js';
@@ -281,12 +282,12 @@ class DataParallel implements DataParallelTrainer {
     writeVariables(layout.state, layout.stateSlots, this.weights);
     const messages = this.stepMessages(xs, ys, workerSlices, rho);
     const fromWorkers = this.pool.step(messages);
-    let mainResult = null;
+    let mainResult: SliceGradients | null = null;
     try {
       if (mainSlice !== null && mainSlice.size > 0) {
         const [xsPart, ysPart] = [xs, ys].map((t) => tf.slice(t, mainSlice.start, mainSlice.size));
         try {
-          mainResult = computeSliceGradient(
+          mainResult = sliceGradients(
             this.model,
             layout,
             xsPart as tf.Tensor,
@@ -309,12 +310,18 @@ class DataParallel implements DataParallelTrainer {
     try {
       replies = await fromWorkers;
     } catch (error) {
+      tf.dispose(mainResult?.gradients ?? []);
       this.restoreState();
       throw error;
     }
 
-    const parts: Array<{ values: Float32Array; weight: number; loss: number; accuracy: number }> =
-      [];
+    const parts: Array<{
+      values: Float32Array;
+      gradients?: tf.Tensor[];
+      weight: number;
+      loss: number;
+      accuracy: number;
+    }> = [];
     if (mainSlice !== null && mainResult !== null) {
       parts.push({ values: this.mainOutput, weight: mainSlice.weight, ...mainResult });
     }
@@ -324,8 +331,14 @@ class DataParallel implements DataParallelTrainer {
         parts.push({ values: this.outputs[i] as Float32Array, weight, ...reply });
       }
     });
-    this.combine(parts);
-    this.apply();
+    const gradients = this.meanGradients(parts);
+    try {
+      this.apply(gradients);
+    } finally {
+      tf.dispose(gradients);
+    }
+    this.combineState(parts);
+    readVariables(layout.state, layout.stateSlots, this.combined);
     return [
       parts.reduce((sum, p) => sum + p.weight * p.loss, 0),
       parts.reduce((sum, p) => sum + p.weight * p.accuracy, 0),
@@ -372,29 +385,56 @@ class DataParallel implements DataParallelTrainer {
     });
   }
 
-  /** combined = Σ_j weight_j · values_j: the mean gradient, then the averaged state. */
-  private combine(parts: ReadonlyArray<{ values: Float32Array; weight: number }>): void {
-    this.combined.fill(0);
-    for (const { values, weight } of parts) addScaled(this.combined, values, weight);
+  /**
+   * Σ_j weight_j · g_j on the backend (one fused a·x + b·y pass per slice on wasm): the main
+   * thread's gradient stays where it was computed, each worker's is copied in once.
+   */
+  private meanGradients(
+    parts: ReadonlyArray<{ values: Float32Array; gradients?: tf.Tensor[]; weight: number }>,
+  ): tf.Tensor[] {
+    const { layout } = this;
+    return layout.trainable.map((v, i) => {
+      const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
+      let sum: tf.Tensor | null = null;
+      for (const part of parts) {
+        const gradient = part.gradients?.[i] ?? tensorFrom(part.values, offset, size, v.shape);
+        const next: tf.Tensor =
+          sum === null ? tf.mul(gradient, part.weight) : axpbyOf(1, sum, part.weight, gradient);
+        tf.dispose([gradient, ...(sum === null ? [] : [sum])]);
+        sum = next;
+      }
+      return sum as tf.Tensor;
+    });
   }
 
-  private apply(): void {
-    const { layout, plan, combined } = this;
-    this.applySection(combined, (gradients) => {
-      if (plan.kind === 'sam') {
-        plan.optimizer.applyPerturbedGradients(layout.trainable, gradients);
-      } else {
-        plan.optimizer.applyGradients(
-          layout.trainable.map((v, i) => ({ name: v.name, tensor: gradients[i] as tf.Tensor })),
-        );
-      }
-    });
-    readVariables(layout.state, layout.stateSlots, combined);
+  /** The state section of `combined`: Σ_j weight_j · state_j, the averaged non-trainable state. */
+  private combineState(parts: ReadonlyArray<{ values: Float32Array; weight: number }>): void {
+    const { trainableSize, totalSize } = this.layout;
+    this.combined.fill(0, trainableSize, totalSize);
+    for (const { values, weight } of parts) {
+      addScaled(this.combined, values, weight, trainableSize, totalSize);
+    }
+  }
+
+  private apply(gradients: readonly tf.Tensor[]): void {
+    const { layout, plan } = this;
+    if (plan.kind === 'sam') {
+      plan.optimizer.applyPerturbedGradients(layout.trainable, [...gradients]);
+    } else {
+      plan.optimizer.applyGradients(
+        layout.trainable.map((v, i) => ({ name: v.name, tensor: gradients[i] as tf.Tensor })),
+      );
+    }
   }
 }
 
-/** target += scale · values (a top-level function: V8 optimizes such hot loops best). */
-function addScaled(target: Float32Array, values: Float32Array, scale: number): void {
-  const n = target.length;
-  for (let k = 0; k < n; k++) target[k] = (target[k] as number) + scale * (values[k] as number);
+/** target[from, to) += scale · values[from, to) (top-level: V8 optimizes such loops best). */
+function addScaled(
+  target: Float32Array,
+  values: Float32Array,
+  scale: number,
+  from: number,
+  to: number,
+): void {
+  for (let k = from; k < to; k++) target[k] = (target[k] as number) + scale * (values[k] as number);
 }

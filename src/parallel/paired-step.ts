@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TwoPointStepping } from '../core/method.js';
 import { writeTensors, writeVariables, type VariableLayout } from './layout.js';
-import { computeSliceGradient, type DataParallelLoss } from './replica-step.js';
+import { sliceGradients, type DataParallelLoss } from './replica-step.js';
 
 /** What the step needs of its data-parallel trainer. */
 export interface PairedContext {
@@ -35,15 +35,17 @@ export async function pairedStep(
   const { layout, model } = context;
   const variables = layout.trainable;
   const mainPass = () =>
-    computeSliceGradient(model, layout, xs, ys, context.loss, null, 0, context.mainOutput);
+    sliceGradients(model, layout, xs, ys, context.loss, null, 0, context.mainOutput);
   const points = optimizer.stepPoints(variables);
   if (points === 'base') {
     const result = mainPass();
-    context.withSection(context.mainOutput, (gradients) =>
+    try {
       optimizer.applyGradients(
-        gradients.map((tensor, i) => ({ name: (variables[i] as tf.Variable).name, tensor })),
-      ),
-    );
+        result.gradients.map((tensor, i) => ({ name: (variables[i] as tf.Variable).name, tensor })),
+      );
+    } finally {
+      tf.dispose(result.gradients);
+    }
     return [result.loss, result.accuracy];
   }
   try {
@@ -66,16 +68,14 @@ export async function pairedStep(
       variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
       tf.dispose(x);
     }
-    await fromWorker;
     const loss = tf.scalar(result.loss);
     try {
+      await fromWorker;
       context.withSection(context.workerOutput, (atPerturbed) =>
-        context.withSection(context.mainOutput, (atExtrapolated) =>
-          optimizer.applyStepGradients(variables, atPerturbed, atExtrapolated, loss),
-        ),
+        optimizer.applyStepGradients(variables, atPerturbed, result.gradients, loss),
       );
     } finally {
-      loss.dispose();
+      tf.dispose([loss, ...result.gradients]);
     }
     return [result.loss, result.accuracy];
   } finally {

@@ -44,6 +44,11 @@ export interface SliceResult {
   accuracy: number;
 }
 
+/** A slice's result with its gradient kept as tensors (the caller disposes them). */
+export interface SliceGradients extends SliceResult {
+  gradients: tf.Tensor[];
+}
+
 /**
  * Fills `output` (layout.totalSize floats) with the slice's gradient in the trainable section and
  * the non-trainable state after the forward pass at w in the state section. With `perturbation`
@@ -60,6 +65,35 @@ export function computeSliceGradient(
   rho: number,
   output: Float32Array,
 ): SliceResult {
+  const { gradients, ...result } = sliceGradients(
+    model,
+    layout,
+    xs,
+    ys,
+    lossName,
+    perturbation,
+    rho,
+    output,
+  );
+  writeTensors(gradients, layout.trainableSlots, output);
+  tf.dispose(gradients);
+  return result;
+}
+
+/**
+ * As {@link computeSliceGradient}, but the gradient stays on the backend as tensors (the main
+ * thread's slice: no copy out and back); only the state section of `output` is written.
+ */
+export function sliceGradients(
+  model: tfl.LayersModel,
+  layout: VariableLayout,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  lossName: DataParallelLoss,
+  perturbation: PerturbationPlan | null,
+  rho: number,
+  output: Float32Array,
+): SliceGradients {
   const { loss: lossOf, accuracy: accuracyOf } = LOSS_AND_ACCURACY[lossName];
   const variables = layout.trainable;
   // The accuracy at w, from the first pass only.
@@ -78,9 +112,9 @@ export function computeSliceGradient(
   };
   tf.dispose([atW.value, ...(atFirstPass.accuracy ? [atFirstPass.accuracy] : [])]);
   if (perturbation === null || rho === 0) {
-    writeTensors(gradientsAtW, layout.trainableSlots, output);
-    tf.dispose([...gradientsAtW, ...Object.values(atW.grads)]);
-    return result;
+    const kept = new Set(gradientsAtW);
+    tf.dispose(Object.values(atW.grads).filter((g) => !kept.has(g)));
+    return { ...result, gradients: gradientsAtW };
   }
   const originals = variables.map((v) => tf.clone(v));
   try {
@@ -95,11 +129,14 @@ export function computeSliceGradient(
     tf.dispose(epsilons.filter((e): e is tf.Tensor => e !== null));
     const atPerturbed = tf.variableGrads(lossFn, variables);
     const gradients = variables.map((v) => atPerturbed.grads[v.name] ?? tf.zerosLike(v));
-    writeTensors(gradients, layout.trainableSlots, output);
-    tf.dispose([atPerturbed.value, ...gradients, ...Object.values(atPerturbed.grads)]);
+    const kept = new Set(gradients);
+    tf.dispose([
+      atPerturbed.value,
+      ...Object.values(atPerturbed.grads).filter((g) => !kept.has(g)),
+    ]);
+    return { ...result, gradients };
   } finally {
     variables.forEach((v, i) => v.assign(originals[i] as tf.Tensor));
     tf.dispose(originals);
   }
-  return result;
 }

@@ -8,6 +8,7 @@ export {
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
+export { batchCount } from '../data/batches.js';
 export {
   buildOptimizer,
   knownOptimizerNames,

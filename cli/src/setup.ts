@@ -1,0 +1,148 @@
+/** What every CLI command shares: the backend, the data set and its preparation, the model. */
+import { selectBackend, type BackendChoice } from 'tfjs-sam';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  addSymmetricLabelNoise,
+  loadBundledFashionMnist,
+  loadCifar10,
+  loadCifar100,
+  loadFashionMnist,
+  loadMnist,
+  subsetDataset,
+  classBalancedIndices,
+  trainValidationSplit,
+  type ImageDataset,
+} from 'tfjs-sam/data';
+import { buildModel, type ModelName } from 'tfjs-sam/models';
+import type { TrainerData } from 'tfjs-sam/trainer';
+
+export const DATASETS = [
+  'fashion-mnist-mini',
+  'fashion-mnist',
+  'mnist',
+  'cifar10',
+  'cifar100',
+] as const;
+export type DatasetName = (typeof DATASETS)[number];
+export const BACKENDS = ['wasm', 'cpu', 'node'] as const;
+
+export interface DataOptions {
+  dataset: DatasetName;
+  dataDir?: string;
+  /** Use only this many training samples (class-balanced, seeded). */
+  trainSubset?: number;
+  /** Fraction of training labels replaced by another class (test labels stay clean). */
+  labelNoise: number;
+  /** Fraction of the training set held out for validation (0 = none). */
+  validation: number;
+  seed: number;
+}
+
+export interface PreparedData extends TrainerData {
+  description: string;
+  flippedLabels: number;
+}
+
+/**
+ * Starts the backend the user asked for (wasm with the training kernels by default) through
+ * `selectBackend`, which says what to install when it cannot.
+ */
+export async function startBackend(name: string, log?: (message: string) => void): Promise<string> {
+  if (!(BACKENDS as readonly string[]).includes(name)) {
+    throw new Error(`--backend is '${name}'; expected one of ${BACKENDS.join(', ')}.`);
+  }
+  return selectBackend(
+    log === undefined ? { prefer: name as BackendChoice } : { prefer: name as BackendChoice, log },
+  );
+}
+
+async function loadDataset(options: DataOptions) {
+  switch (options.dataset) {
+    case 'fashion-mnist-mini':
+      return loadBundledFashionMnist();
+    case 'fashion-mnist':
+      return loadFashionMnist(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    case 'mnist':
+      return loadMnist(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    case 'cifar10':
+    case 'cifar100': {
+      if (options.dataDir === undefined) {
+        throw new Error(
+          `--dataset ${options.dataset} needs --data-dir (the folder of the binary version of the data set).`,
+        );
+      }
+      return options.dataset === 'cifar10'
+        ? loadCifar10({ dataDir: options.dataDir })
+        : loadCifar100({ dataDir: options.dataDir });
+    }
+    default:
+      throw new Error(
+        `--dataset is '${String(options.dataset)}'; expected one of ${DATASETS.join(', ')}.`,
+      );
+  }
+}
+
+export async function prepareData(options: DataOptions): Promise<PreparedData> {
+  const loaded = await loadDataset(options);
+  let train: ImageDataset = loaded.train;
+  if (options.trainSubset !== undefined) {
+    if (options.trainSubset > train.count) {
+      throw new Error(
+        `--train-subset is ${options.trainSubset}, but the training set has only ${train.count} samples.`,
+      );
+    }
+    const perClass = Math.floor(options.trainSubset / train.classes);
+    if (perClass < 1) {
+      throw new Error(
+        `--train-subset is ${options.trainSubset}; it must be at least the number of classes (${train.classes}).`,
+      );
+    }
+    train = subsetDataset(
+      train,
+      classBalancedIndices(train.labels, train.classes, perClass, options.seed),
+    );
+  }
+  let validation: ImageDataset | null = null;
+  if (options.validation > 0) {
+    const split = trainValidationSplit(train, {
+      validationFraction: options.validation,
+      seed: options.seed,
+    });
+    train = split.train;
+    validation = split.validation;
+  }
+  let flippedLabels = 0;
+  if (options.labelNoise > 0) {
+    const noisy = addSymmetricLabelNoise(train.labels, {
+      fraction: options.labelNoise,
+      classes: train.classes,
+      seed: options.seed + 1,
+    });
+    train = { ...train, labels: noisy.labels };
+    flippedLabels = noisy.flippedIndices.length;
+  }
+  const parts = [
+    `${options.dataset}: ${train.count} training samples`,
+    validation ? `${validation.count} validation` : null,
+    `${loaded.test.count} test`,
+    options.labelNoise > 0
+      ? `${Math.round(options.labelNoise * 100)}% symmetric label noise on training labels (${flippedLabels} flipped; test labels clean)`
+      : null,
+  ];
+  return {
+    train,
+    validation,
+    test: loaded.test,
+    description: parts.filter(Boolean).join(', '),
+    flippedLabels,
+  };
+}
+
+export function modelBuilder(name: string, data: TrainerData, seed: number): () => tfl.LayersModel {
+  return () =>
+    buildModel(name as ModelName, {
+      inputShape: data.train.shape,
+      classes: data.train.classes,
+      seed,
+    });
+}

@@ -9,6 +9,8 @@ export default tseslint.config(
       'web/dist/',
       'coverage/',
       'temp/',
+      // Fixtures type-checked and run against the packed package (src/testing/package-install.test.ts).
+      'src/testing/package-install/',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

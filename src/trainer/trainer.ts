@@ -16,7 +16,7 @@ import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
-import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
   /** Training images and (possibly noisy) labels. */
@@ -155,7 +155,12 @@ function checkSettings(options: TrainerOptions): Settings {
 async function openRun(
   options: TrainerOptions,
 ): Promise<{ model: tfl.LayersModel; state: TrainerState }> {
-  if (options.resume && options.checkpointDir && checkpointExists(options.checkpointDir)) {
+  // Resuming where no checkpoint was ever completed starts afresh; a damaged one is an error.
+  if (
+    options.resume &&
+    options.checkpointDir &&
+    recoverCheckpoint(options.checkpointDir) !== 'none'
+  ) {
     const loaded = await loadCheckpoint<TrainerState>(options.checkpointDir);
     if (loaded.state.version !== 1) {
       throw new Error(

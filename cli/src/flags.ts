@@ -14,6 +14,8 @@ export interface CommonFlags {
   trainSubset?: number;
   labelNoise: number;
   validation: number;
+  /** Seed of the training subset, the validation split and the label noise. */
+  dataSeed: number;
   model: string;
   epochs: number;
   batchSize: number;
@@ -31,6 +33,7 @@ export interface CommonFlags {
   backend: string;
   out?: string;
   resume: boolean;
+  restart: boolean;
   progress: boolean;
 }
 
@@ -103,6 +106,12 @@ export function addCommonOptions(command: Command): Command {
       numberIn('--validation', 0, 0.9),
       0,
     )
+    .option(
+      '--data-seed <n>',
+      'seed of the training subset, the validation split and the label noise: every run and seed of a command, and every command with the same --data-seed, trains on the same data',
+      numberIn('--data-seed', 0, Infinity, true),
+      1,
+    )
     .option('--model <name>', 'mlp, cnn, resnet20, wrn, lstm, transformer', 'cnn')
     .option('--epochs <n>', 'epochs', numberIn('--epochs', 1, Infinity, true), 1)
     .option('--batch-size <n>', 'batch size', numberIn('--batch-size', 1, Infinity, true), 128)
@@ -154,6 +163,14 @@ export function addCommonOptions(command: Command): Command {
     )
     .option('--out <dir>', 'output folder (default runs/<command>-<time>)')
     .option('--resume', 'continue the runs in --out from their checkpoints', false)
+    .addOption(
+      new Option(
+        '--restart',
+        'discard the runs in --out (checkpoints and logs) and train them from the start',
+      )
+        .default(false)
+        .conflicts('resume'),
+    )
     .option('--no-progress', 'no progress bar or per-epoch lines');
 }
 
@@ -231,7 +248,7 @@ export function addDataOptions(command: Command): Command {
     )
     .option(
       '--data-seed <n>',
-      'the data seed of that run (its first seed)',
+      "the run's --data-seed (default 1; runs made before --data-seed drew their data from the first of their --seeds)",
       positiveInteger('--data-seed'),
       1,
     )

@@ -17,6 +17,7 @@ import { addReportCommand } from './commands/report.js';
 import { addSharpnessCommand } from './commands/sharpness.js';
 import { addSweepCommand } from './commands/sweep.js';
 import { addTrainCommand } from './commands/train.js';
+import { runInChildProcess, underTsxCommand } from './signals.js';
 
 export function buildProgram(): Command {
   const program = new Command('tfjs-sam')
@@ -47,7 +48,10 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) {
+if (invokedDirectly() && underTsxCommand()) {
+  // Under tsx's command a busy process is killed 30 ms after Ctrl-C (see signals.ts).
+  runInChildProcess();
+} else if (invokedDirectly()) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((error: unknown) => {

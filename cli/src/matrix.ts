@@ -19,7 +19,8 @@ import {
   type ResultsFile,
 } from './results.js';
 import { parseAugment, type CommonFlags } from './flags.js';
-import { folderName, runOne, wasInterrupted, type RunSpec } from './run.js';
+import { folderName, runOne, type RunSpec } from './run.js';
+import { wasInterrupted } from './signals.js';
 import { modelBuilder, type PreparedData } from './setup.js';
 
 /** Trains every (optimizer, seed) pair; returns one aggregated result per optimizer. */
@@ -64,7 +65,15 @@ export async function runMatrix(
         augment: parseAugment(flags.augment),
         dir: join(out, 'runs', folderName(spec.label, seed)),
         resume: flags.resume,
+        restart: flags.restart,
         progress: flags.progress,
+        record: {
+          label: spec.label,
+          seed,
+          dataSeed: flags.dataSeed,
+          data: data.description,
+          model: flags.model,
+        },
       };
       runs.push(
         await runOne(run, data, modelBuilder(flags.model, data, seed), () =>
@@ -124,8 +133,10 @@ export function baseResults(
     machine: machine(),
     backend,
     data: data.description,
+    dataSeed: flags.dataSeed,
     model: flags.model,
     settings: {
+      dataSeed: flags.dataSeed,
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       lr: flags.lr,

@@ -55,6 +55,8 @@ export interface ResultsFile {
   machine: string;
   backend: string;
   data: string;
+  /** --data-seed: the seed of the training subset, validation split and label noise. */
+  dataSeed?: number;
   model: string;
   budget?: string;
   settings: Record<string, unknown>;
@@ -94,6 +96,16 @@ const meanStd = (r: OptimizerResult, metric: Metric, asPercent = true) =>
       ? `${percent(r.mean[metric])} ± ${((r.std[metric] ?? 0) * 100).toFixed(2)}`
       : `${(r.mean[metric] as number).toFixed(4)} ± ${(r.std[metric] ?? 0).toFixed(4)}`;
 
+/**
+ * The epochs of an optimizer's runs: the planned number when every run completed, else what each
+ * run did of it (a run stopped by Ctrl-C, or by an error, is cut short).
+ */
+export function epochsRun(result: OptimizerResult): string | number {
+  if (result.runs.every((run) => run.completed)) return result.epochs;
+  const done = result.runs.map((run) => run.epochs);
+  return `${done.join(', ')} of ${result.epochs} (interrupted)`;
+}
+
 export function summaryTable(results: ResultsFile): ReportTable {
   const withSharpness = results.optimizers.some((r) => r.sharpness !== undefined);
   return {
@@ -116,7 +128,7 @@ export function summaryTable(results: ResultsFile): ReportTable {
     ],
     rows: results.optimizers.map((r) => [
       r.label,
-      r.epochs,
+      epochsRun(r),
       r.passesPerStep.toFixed(2),
       meanStd(r, 'trainAccuracy'),
       meanStd(r, 'validationAccuracy'),

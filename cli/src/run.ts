@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { ModelFileError } from 'tfjs-sam/node';
 import {
   batchCount,
+  CheckpointError,
   train,
   type EpochRecord,
   type TrainerData,
@@ -26,6 +28,8 @@ import {
   stepSchedule,
   type LearningRateSchedule,
 } from 'tfjs-sam';
+import { checkAndWriteRunRecord, type RunRecord } from './run-record.js';
+import { installInterruptHandler, wasInterrupted } from './signals.js';
 
 export interface RunSpec {
   label: string;
@@ -43,13 +47,19 @@ export interface RunSpec {
   augment: AugmentOptions | null;
   dir: string;
   resume: boolean;
+  /** Discard the run folder (checkpoint and logs) and train from the start. */
+  restart: boolean;
   progress: boolean;
+  /** What the run is trained on, kept in its folder's run.json and checked on --resume. */
+  record: RunRecord;
 }
 
 export interface RunSummary {
   label: string;
   seed: number;
+  /** Epochs run (fewer than `epochsPlanned` when interrupted). */
   epochs: number;
+  epochsPlanned?: number;
   steps: number;
   completed: boolean;
   final: EpochRecord | null;
@@ -73,26 +83,6 @@ export function schedule(spec: RunSpec, stepsPerEpoch: number): LearningRateSche
   return warmup > 0 ? linearWarmup(main, { steps: warmup, startFactor: 0.1 }) : main;
 }
 
-let interrupted = false;
-let handlerInstalled = false;
-
-/** The first Ctrl-C stops after the current step with a checkpoint; a second one exits at once. */
-function installInterruptHandler(): void {
-  if (handlerInstalled) return;
-  handlerInstalled = true;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write(
-      '\nstopping after this step and writing a checkpoint (Ctrl-C again to quit at once)…\n',
-    );
-  });
-}
-
-export function wasInterrupted(): boolean {
-  return interrupted;
-}
-
 export async function runOne(
   spec: RunSpec,
   data: TrainerData,
@@ -100,9 +90,12 @@ export async function runOne(
   buildOptimizer: () => tf.Optimizer,
 ): Promise<RunSummary> {
   installInterruptHandler();
+  if (spec.restart) rmSync(spec.dir, { recursive: true, force: true });
   mkdirSync(spec.dir, { recursive: true });
+  checkAndWriteRunRecord(spec.dir, spec.record, spec.resume);
   const logPath = join(spec.dir, 'metrics.jsonl');
-  if (!spec.resume) rmSync(logPath, { force: true });
+  const logLine = (record: EpochRecord) =>
+    JSON.stringify({ label: spec.label, seed: spec.seed, ...record }) + '\n';
   const perEpoch = batchCount(data.train.count, spec.batchSize);
   const name = `${spec.label} seed ${spec.seed}`;
   const bar =
@@ -132,6 +125,8 @@ export async function runOne(
     checkpointDir: join(spec.dir, 'checkpoint'),
     resume: spec.resume,
     shouldStop: wasInterrupted,
+    // The log holds the epochs of the checkpoint the run starts from, nothing after it.
+    onStart: (history) => writeFileSync(logPath, history.map(logLine).join('')),
     onBatch: (p) =>
       bar?.update(p.step, {
         epoch: p.epoch + 1,
@@ -141,10 +136,7 @@ export async function runOne(
         rate: ((spec.batchSize * 1000) / p.msPerStep).toFixed(0),
       }),
     onEpoch: (record) => {
-      appendFileSync(
-        logPath,
-        JSON.stringify({ label: spec.label, seed: spec.seed, ...record }) + '\n',
-      );
+      appendFileSync(logPath, logLine(record));
       if (bar === null && spec.progress) {
         const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
         console.log(
@@ -153,13 +145,17 @@ export async function runOne(
         );
       }
     },
+  }).catch((error: unknown) => {
+    bar?.stop();
+    throw resumeHelp(error, spec);
   });
   bar?.stop();
   const final = result.history.at(-1) ?? null;
   const summary: RunSummary = {
     label: spec.label,
     seed: spec.seed,
-    epochs: spec.epochs,
+    epochs: result.history.length,
+    epochsPlanned: spec.epochs,
     steps: result.steps,
     completed: result.completed,
     final,
@@ -173,6 +169,16 @@ export async function runOne(
   (result.model.optimizer as tf.Optimizer | undefined)?.dispose();
   result.model.dispose();
   return summary;
+}
+
+/** A checkpoint that cannot be resumed: the error, and how to start the run over instead. */
+function resumeHelp(error: unknown, spec: RunSpec): unknown {
+  if (!(error instanceof CheckpointError || error instanceof ModelFileError)) return error;
+  return new Error(
+    `${error.message}\nThe checkpoint of ${spec.label} seed ${spec.seed} cannot be resumed. To train ` +
+      `this run from the start instead, run the same command with --restart in place of --resume ` +
+      `(it discards ${spec.dir}).`,
+  );
 }
 
 /** The epoch records of a run folder's JSONL log. */

@@ -24,7 +24,6 @@ export function outDir(flags: CommonFlags, kind: string): string {
  */
 export async function setup(
   flags: CommonFlags,
-  seed: number,
   specs: readonly OptimizerSpec[],
 ): Promise<{ backend: string; data: PreparedData }> {
   if (!(MODEL_NAMES as readonly string[]).includes(flags.model)) {
@@ -39,8 +38,10 @@ export async function setup(
     ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
     labelNoise: flags.labelNoise,
     validation: flags.validation,
-    seed,
+    seed: flags.dataSeed,
   });
-  console.log(`${data.description}; model ${flags.model}; ${backend} backend`);
+  console.log(
+    `${data.description} (data seed ${flags.dataSeed}); model ${flags.model}; ${backend} backend`,
+  );
   return { backend, data };
 }

@@ -236,7 +236,6 @@ export function readModelFiles(path: string): tf.io.ModelArtifacts {
   }
   const weightsName = json.weightsManifest[0]?.paths[0] ?? WEIGHTS_FILE;
   const weightsPath = join(dirname(modelPath), weightsName);
-  if (weights.problem !== null) throw new ModelFileError(weightsPath, weights.problem);
   const specs = json.weightsManifest.flatMap((group) => group.weights);
   const needed = manifestBytes(specs);
   if (needed !== null && needed !== weights.data.length) {
@@ -245,6 +244,7 @@ export function readModelFiles(path: string): tf.io.ModelArtifacts {
       `has ${weights.data.length} bytes, but ${basename(modelPath)} describes ${specs.length} weight tensors of ${needed} bytes: the file is truncated or belongs to another model. Save the model again, or use an intact copy.`,
     );
   }
+  if (weights.problem !== null) throw new ModelFileError(weightsPath, weights.problem);
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: json.modelTopology,
     weightSpecs: specs,

@@ -9,6 +9,7 @@ export {
   type TrainResult,
 } from './trainer.js';
 export { batchCount } from '../data/batches.js';
+export { CheckpointError } from './checkpoint.js';
 export {
   buildOptimizer,
   knownOptimizerNames,

@@ -82,6 +82,12 @@ export interface TrainerOptions {
   checkpointDir?: string | null;
   /** Continue from `checkpointDir` when a checkpoint is there. */
   resume?: boolean;
+  /**
+   * Called once before the first step with the epochs the run starts from: the history of the
+   * checkpoint it resumes, or none. A caller that keeps its own per-epoch log rewrites it from
+   * these, so that epochs run after the last checkpoint (and so run again) are not logged twice.
+   */
+  onStart?: (history: readonly EpochRecord[]) => void | Promise<void>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   /** Polled after every step; true stops the run after writing a checkpoint (Ctrl-C). */
@@ -116,6 +122,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     dataParallel: options.dataParallel ?? null,
   });
   try {
+    await options.onStart?.(state.history);
     return await trainLoop(options, settings, model, state, stepKind);
   } finally {
     await stepKind.dispose();

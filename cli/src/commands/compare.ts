@@ -5,7 +5,8 @@ import { knownOptimizerNames, parseOptimizerList } from 'tfjs-sam/toolkit';
 import { finalSharpness } from '../diagnose.js';
 import { addCommonOptions, hyperparameters, numberList, type CommonFlags } from '../flags.js';
 import { baseResults, finish, passes, runMatrix } from '../matrix.js';
-import { folderName, wasInterrupted } from '../run.js';
+import { folderName } from '../run.js';
+import { wasInterrupted } from '../signals.js';
 import { outDir, setup } from '../session.js';
 
 export function addCompareCommand(program: Command): void {
@@ -56,7 +57,7 @@ export function addCompareCommand(program: Command): void {
           );
         }
         const out = outDir(flags, 'compare');
-        const { backend, data } = await setup(flags, flags.seeds[0] as number, specs);
+        const { backend, data } = await setup(flags, specs);
         const costliest = Math.max(...specs.map((spec) => passes(spec, data, flags)));
         const plan = specs.map((spec) => ({
           spec,

@@ -35,7 +35,6 @@ export function addSweepCommand(program: Command): void {
         );
         const { backend, data } = await setup(
           flags,
-          flags.seeds[0] as number,
           plan.map((p) => p.spec),
         );
         const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);

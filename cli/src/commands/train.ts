@@ -13,7 +13,7 @@ export function addTrainCommand(program: Command): void {
     .action(async (flags: CommonFlags & { optimizer: string; seed: number }) => {
       const spec = parseOptimizerSpec(flags.optimizer);
       const out = outDir(flags, 'train');
-      const { backend, data } = await setup(flags, flags.seed, [spec]);
+      const { backend, data } = await setup(flags, [spec]);
       const optimizers = await runMatrix(
         flags,
         out,

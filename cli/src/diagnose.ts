@@ -16,6 +16,7 @@ import {
 } from 'tfjs-sam/diagnostics';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from 'tfjs-sam/node';
+import { toModelInput } from 'tfjs-sam/trainer';
 import type { DiagnosticDataFlags } from './flags.js';
 import { prepareData } from './setup.js';
 
@@ -52,20 +53,38 @@ export async function loadDiagnosticModel(path: string): Promise<tfl.LayersModel
 /** A seeded sample of the chosen split as tensors (the caller disposes them). */
 export async function diagnosticData(
   flags: DiagnosticDataFlags,
+  model?: tfl.LayersModel,
 ): Promise<{ x: tf.Tensor; y: tf.Tensor; description: string }> {
+  const inputShape = model?.inputs[0]?.shape.slice(1);
+  const classes = model?.outputs[0]?.shape[1];
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+    ...(flags.data === undefined ? {} : { data: flags.data }),
+    ...(flags.testData === undefined ? {} : { testData: flags.testData }),
+    ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+    ...(flags.data !== undefined &&
+    inputShape !== undefined &&
+    inputShape.every((dim) => dim != null) &&
+    typeof classes === 'number'
+      ? { fit: { inputShape: inputShape as number[], classes } }
+      : {}),
     ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
     labelNoise: flags.labelNoise,
     validation: 0,
     seed: flags.dataSeed,
   });
   const split = flags.split === 'train' ? data.train : data.test;
-  if (split == null) throw new Error(`the ${flags.split} split of ${flags.dataset} is empty.`);
+  if (split == null) {
+    throw new Error(
+      `the ${flags.split} split of ${flags.data ?? flags.dataset} is empty${flags.data !== undefined && flags.split === 'test' ? ': give --test-data' : ''}.`,
+    );
+  }
   const count = Math.min(flags.samples, split.count);
   const indices = sampleWithoutReplacement(split.count, count, createRandom(flags.dataSeed + 7));
-  const x = imagesToTensor(split, indices);
+  const images = imagesToTensor(split, indices);
+  const x = model === undefined ? images : toModelInput(model, images);
+  if (x !== images) images.dispose();
   const y = labelsToTensor(
     Array.from(indices, (i) => split.labels[i] as number),
     split.classes,
@@ -89,7 +108,9 @@ export async function finalSharpness(
   const model = await loadDiagnosticModel(modelPath);
   const count = Math.min(options.samples, train.count);
   const indices = sampleWithoutReplacement(train.count, count, createRandom(options.seed + 7));
-  const x = imagesToTensor(train, indices);
+  const images = imagesToTensor(train, indices);
+  const x = toModelInput(model, images);
+  if (x !== images) images.dispose();
   const y = labelsToTensor(
     Array.from(indices, (i) => train.labels[i] as number),
     train.classes,

@@ -6,11 +6,15 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { AugmentOptions } from 'tfjs-sam/data';
 import type { CommonHyperparameters } from 'tfjs-sam/toolkit';
+import { DATA_FORMATS } from './data/user-data.js';
 import { BACKENDS, DATASETS, type DatasetName } from './setup.js';
 
 export interface CommonFlags {
   dataset: DatasetName;
   dataDir?: string;
+  data?: string;
+  testData?: string;
+  labelColumn?: string;
   trainSubset?: number;
   labelNoise: number;
   validation: number;
@@ -89,6 +93,12 @@ export function addCommonOptions(command: Command): Command {
       '--data-dir <dir>',
       'folder of the data set files (Fashion-MNIST: found automatically after apt-get install dataset-fashion-mnist)',
     )
+    .option('--data <path>', `your training data, in place of --dataset: ${DATA_FORMATS}`)
+    .option('--test-data <path>', 'your test data, in the format of --data (evaluated each epoch)')
+    .option(
+      '--label-column <name>',
+      'the label column of --data CSV or JSON Lines (a name or a 0-based index; default: label, else the last)',
+    )
     .option(
       '--train-subset <n>',
       'train on this many samples (class-balanced, seeded)',
@@ -112,7 +122,11 @@ export function addCommonOptions(command: Command): Command {
       numberIn('--data-seed', 0, Infinity, true),
       1,
     )
-    .option('--model <name>', 'mlp, cnn, resnet20, wrn, lstm, transformer', 'cnn')
+    .option(
+      '--model <name|file>',
+      'mlp, cnn, resnet20, wrn, lstm, transformer, or your tfjs-layers model.json (with weights: each seed starts from them; without: a fresh seeded initialization per seed)',
+      'cnn',
+    )
     .option('--epochs <n>', 'epochs', numberIn('--epochs', 1, Infinity, true), 1)
     .option('--batch-size <n>', 'batch size', numberIn('--batch-size', 1, Infinity, true), 128)
     .option('--lr <rate>', 'peak learning rate', numberIn('--lr', 0), 0.05)
@@ -189,6 +203,9 @@ export function hyperparameters(flags: CommonFlags): CommonHyperparameters {
 export interface DiagnosticDataFlags {
   dataset: DatasetName;
   dataDir?: string;
+  data?: string;
+  testData?: string;
+  labelColumn?: string;
   trainSubset?: number;
   labelNoise: number;
   dataSeed: number;
@@ -235,6 +252,12 @@ export function addDataOptions(command: Command): Command {
         .default('fashion-mnist-mini'),
     )
     .option('--data-dir <dir>', 'folder of the data set files')
+    .option('--data <path>', `your training data, in place of --dataset: ${DATA_FORMATS}`)
+    .option('--test-data <path>', 'your test data, in the format of --data (evaluated each epoch)')
+    .option(
+      '--label-column <name>',
+      'the label column of --data CSV or JSON Lines (a name or a 0-based index; default: label, else the last)',
+    )
     .option(
       '--train-subset <n>',
       'the training subset the model was trained on (as given to compare/train)',

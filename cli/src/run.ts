@@ -86,7 +86,7 @@ export function schedule(spec: RunSpec, stepsPerEpoch: number): LearningRateSche
 export async function runOne(
   spec: RunSpec,
   data: TrainerData,
-  buildModel: () => tfl.LayersModel,
+  buildModel: () => tfl.LayersModel | Promise<tfl.LayersModel>,
   buildOptimizer: () => tf.Optimizer,
 ): Promise<RunSummary> {
   installInterruptHandler();

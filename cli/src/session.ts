@@ -9,6 +9,7 @@ import type { OptimizerSpec } from 'tfjs-sam/toolkit';
 import { checkOptimizers } from './checks.js';
 import { parseAugment, type CommonFlags } from './flags.js';
 import { prepareData, startBackend, type PreparedData } from './setup.js';
+import { inspectUserModel, isModelFile } from './user-model.js';
 
 export function outDir(flags: CommonFlags, kind: string): string {
   const dir =
@@ -26,20 +27,34 @@ export async function setup(
   flags: CommonFlags,
   specs: readonly OptimizerSpec[],
 ): Promise<{ backend: string; data: PreparedData }> {
-  if (!(MODEL_NAMES as readonly string[]).includes(flags.model)) {
-    throw new Error(`--model is '${flags.model}'; expected one of ${MODEL_NAMES.join(', ')}.`);
+  const ownModel = isModelFile(flags.model);
+  if (!ownModel && !(MODEL_NAMES as readonly string[]).includes(flags.model)) {
+    throw new Error(
+      `--model is '${flags.model}'; expected one of ${MODEL_NAMES.join(', ')}, or the path of a model.json.`,
+    );
+  }
+  if (ownModel && flags.workers > 1) {
+    throw new Error(
+      `--workers ${flags.workers} with --model ${flags.model}: the worker threads build zoo models only; drop --workers (or train a zoo model).`,
+    );
   }
   parseAugment(flags.augment);
   const backend = await startBackend(flags.backend, () => undefined);
   checkOptimizers(specs, flags);
+  const userModel = ownModel ? await inspectUserModel(flags.model) : undefined;
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+    ...(flags.data === undefined ? {} : { data: flags.data }),
+    ...(flags.testData === undefined ? {} : { testData: flags.testData }),
+    ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+    ...(userModel === undefined ? {} : { fit: userModel }),
     ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
     labelNoise: flags.labelNoise,
     validation: flags.validation,
     seed: flags.dataSeed,
   });
+  if (userModel !== undefined) data.userModel = userModel;
   console.log(
     `${data.description} (data seed ${flags.dataSeed}); model ${flags.model}; ${backend} backend`,
   );

@@ -15,6 +15,9 @@ import {
 } from 'tfjs-sam/data';
 import { buildModel, type ModelName } from 'tfjs-sam/models';
 import type { TrainerData } from 'tfjs-sam/trainer';
+import { fitToModel, type ModelFit } from './data/fit.js';
+import { loadUserData } from './data/user-data.js';
+import type { UserModel } from './user-model.js';
 
 export const DATASETS = [
   'fashion-mnist-mini',
@@ -36,11 +39,51 @@ export interface DataOptions {
   /** Fraction of the training set held out for validation (0 = none). */
   validation: number;
   seed: number;
+  /** The user's training data (--data), in place of --dataset, and test data (--test-data). */
+  data?: string;
+  testData?: string;
+  /** The label column of CSV and JSON Lines data. */
+  labelColumn?: string;
+  /** The --model file the data must fit: its sample shape and classes. */
+  fit?: ModelFit;
 }
 
 export interface PreparedData extends TrainerData {
   description: string;
   flippedLabels: number;
+  /** The --model file, when the model is the user's. */
+  userModel?: UserModel;
+}
+
+interface LoadedSplits {
+  name: string;
+  train: ImageDataset;
+  test: ImageDataset | null;
+}
+
+/** --data and --test-data, checked against the model file or against each other. */
+function loadOwnData(options: DataOptions & { data: string }): LoadedSplits {
+  const channels = options.fit?.inputShape.length === 3 ? options.fit.inputShape[2] : undefined;
+  const read = (path: string, flag: string) => {
+    const loaded = loadUserData(path, {
+      ...(options.labelColumn === undefined ? {} : { labelColumn: options.labelColumn }),
+      ...(channels === undefined ? {} : { channels }),
+    });
+    return options.fit === undefined ? loaded.dataset : fitToModel(loaded, options.fit, flag);
+  };
+  let train = read(options.data, '--data');
+  let test = options.testData === undefined ? null : read(options.testData, '--test-data');
+  if (test !== null && options.fit === undefined) {
+    if (test.shape.join('×') !== train.shape.join('×')) {
+      throw new Error(
+        `--test-data ${options.testData}: samples are ${test.shape.join('×')}; --data ${options.data} has ${train.shape.join('×')}. Give test data of the training data's shape.`,
+      );
+    }
+    const classes = Math.max(train.classes, test.classes);
+    train = { ...train, classes };
+    test = { ...test, classes };
+  }
+  return { name: options.data, train, test };
 }
 
 /**
@@ -56,7 +99,13 @@ export async function startBackend(name: string, log?: (message: string) => void
   );
 }
 
-async function loadDataset(options: DataOptions) {
+async function loadDataset(options: DataOptions): Promise<LoadedSplits> {
+  if (options.data !== undefined) return loadOwnData({ ...options, data: options.data });
+  const loaded = await loadBuiltIn(options);
+  return { name: options.dataset, train: loaded.train, test: loaded.test };
+}
+
+async function loadBuiltIn(options: DataOptions) {
   switch (options.dataset) {
     case 'fashion-mnist-mini':
       return loadBundledFashionMnist();
@@ -122,9 +171,9 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
     flippedLabels = noisy.flippedIndices.length;
   }
   const parts = [
-    `${options.dataset}: ${train.count} training samples`,
+    `${loaded.name}: ${train.count} training samples`,
     validation ? `${validation.count} validation` : null,
-    `${loaded.test.count} test`,
+    loaded.test === null ? 'no test data' : `${loaded.test.count} test`,
     options.labelNoise > 0
       ? `${Math.round(options.labelNoise * 100)}% symmetric label noise on training labels (${flippedLabels} flipped; test labels clean)`
       : null,
@@ -138,7 +187,13 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
   };
 }
 
-export function modelBuilder(name: string, data: TrainerData, seed: number): () => tfl.LayersModel {
+export function modelBuilder(
+  name: string,
+  data: PreparedData,
+  seed: number,
+): () => tfl.LayersModel | Promise<tfl.LayersModel> {
+  const own = data.userModel;
+  if (own !== undefined) return () => own.build(seed);
   return () =>
     buildModel(name as ModelName, {
       inputShape: data.train.shape,

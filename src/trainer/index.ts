@@ -10,6 +10,7 @@ export {
 } from './trainer.js';
 export { batchCount } from '../data/batches.js';
 export { CheckpointError } from './checkpoint.js';
+export { toModelInput } from './model-input.js';
 export {
   buildOptimizer,
   knownOptimizerNames,

@@ -16,6 +16,7 @@ import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
+import { toModelInput } from './model-input.js';
 import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
@@ -55,8 +56,11 @@ export interface BatchProgress {
 
 export interface TrainerOptions {
   data: TrainerData;
-  /** A compiled-ready model (uncompiled; the trainer compiles it). Seed its initializers. */
-  buildModel: () => tfl.LayersModel;
+  /**
+   * A compiled-ready model (uncompiled; the trainer compiles it). Seed its initializers. It may be
+   * async (a model read from files). Its input may be any shape of the samples' size.
+   */
+  buildModel: () => tfl.LayersModel | Promise<tfl.LayersModel>;
   buildOptimizer: () => tf.Optimizer;
   epochs: number;
   batchSize: number;
@@ -176,7 +180,7 @@ async function openRun(
     }
     return loaded;
   }
-  const model = options.buildModel();
+  const model = await options.buildModel();
   model.compile({
     optimizer: options.buildOptimizer(),
     loss: 'categoricalCrossentropy',
@@ -223,9 +227,11 @@ async function trainLoop(
         smoothing > 0
           ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / trainSet.classes))
           : batch.ys;
+      const shaped = toModelInput(model, inputs);
       const stepStart = performance.now();
-      const [loss, accuracy] = await stepKind.step(inputs, targets);
+      const [loss, accuracy] = await stepKind.step(shaped, targets);
       const stepMs = performance.now() - stepStart;
+      if (shaped !== inputs) shaped.dispose();
       if (inputs !== batch.xs) inputs.dispose();
       if (targets !== batch.ys) targets.dispose();
       batch.dispose();
@@ -319,7 +325,7 @@ export function evaluate(
       const xs = imagesToTensor(dataset, indices);
       const labels = Int32Array.from(indices, (i) => dataset.labels[i] as number);
       const ys = labelsToTensor(labels, dataset.classes);
-      const probabilities = model.predict(xs) as tf.Tensor;
+      const probabilities = model.predict(toModelInput(model, xs)) as tf.Tensor;
       const clipped = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
       const total = tf.neg(tf.sum(tf.mul(ys, tf.log(clipped))));
       const matches = tf.sum(

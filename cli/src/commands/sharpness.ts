@@ -64,7 +64,7 @@ export function addSharpnessCommand(program: Command): void {
       ) => {
         const backend = await startBackend(flags.backend, () => undefined);
         const model = await loadDiagnosticModel(modelPath);
-        const { x, y, description } = await diagnosticData(flags);
+        const { x, y, description } = await diagnosticData(flags, model);
         const started = performance.now();
         try {
           const report = sharpnessReport(model, x, y, {

@@ -153,7 +153,11 @@ function flavorProject(flavor: 'core' | 'union'): Promise<string> {
               '@tensorflow/tfjs-backend-wasm': TFJS,
               '@tensorflow/tfjs-backend-webgl': TFJS,
             }
-          : { 'tfjs-sam': `file:${library}`, '@tensorflow/tfjs': TFJS },
+          : {
+              'tfjs-sam': `file:${library}`,
+              '@tensorflow/tfjs': TFJS,
+              '@tensorflow/tfjs-backend-wasm': TFJS,
+            },
       ),
     );
     installed.set(flavor, dir);
@@ -170,6 +174,23 @@ for (const flavor of ['core', 'union'] as const) {
       assert.match(run(process.execPath, [script], dir, { TFJS: flavor }), /^ok: /m, script);
     }
     typeCheck(dir);
+  });
+}
+
+/** examples/, each run where a user would run it: the project with its TensorFlow.js flavour. */
+const EXAMPLES: Array<[string, 'core' | 'union', RegExp]> = [
+  ['commonjs.cjs', 'union', /saved to .* and loaded back with its SAM optimizer/],
+  ['fit-dataset.mjs', 'union', /fitDataset with SAM: training accuracy/],
+  ['esm.mjs', 'core', /trained 4 epochs with SAM/],
+  ['custom-loop.mjs', 'core', /custom loop: loss .* after 51 SAM steps/],
+  ['save-load.mjs', 'core', /resumed training matches the uninterrupted run bit for bit/],
+];
+
+for (const [example, flavor, expected] of EXAMPLES) {
+  test(`examples/${example} runs against the installed package (${flavor === 'core' ? 'tfjs-core + tfjs-layers' : '@tensorflow/tfjs'})`, async () => {
+    const dir = await flavorProject(flavor);
+    cpSync(join(root, 'examples', example), join(dir, example));
+    assert.match(run(process.execPath, [example], dir), expected);
   });
 }
 

@@ -4,11 +4,13 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      'dist/',
+      '**/dist/',
       'node_modules/',
       'web/dist/',
       'coverage/',
       'temp/',
+      // Fixtures type-checked and run against the packed package (src/testing/package-install.test.ts).
+      'src/testing/package-install/',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../src/models/index.js';
-import { startBackend } from '../src/cli/setup.js';
+import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import type { DataSelecting, PerExampleLoss, PreviousBatchStepping } from '../src/core/method.js';
 import { capabilitiesOf } from '../src/toolkit/capabilities.js';
 import { disposeOptimizer } from '../src/optimizers/registry.js';
@@ -76,7 +76,10 @@ if (shape === undefined)
   throw new Error(
     `--model is '${values.model}'; expected one of ${Object.keys(SHAPES).join(', ')}.`,
   );
-const backend = await startBackend(values.backend as string, () => undefined);
+const backend = await selectBackend({
+  prefer: values.backend as BackendChoice,
+  log: () => undefined,
+});
 const machine = machineInfo();
 if (!values.child) {
   printHeader(

@@ -1,5 +1,6 @@
-// Runs every `*.test.ts` under src/ (tests live beside the code) with Node's own test runner,
-// TypeScript loaded through tsx. Extra arguments narrow the run: `npm test -- src/core`.
+// Runs every `*.test.ts` under src/ (the library) and cli/src/ (the CLI workspace) — tests live
+// beside the code — with Node's own test runner, TypeScript loaded through tsx. Extra arguments
+// narrow the run: `npm test -- src/core`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,11 +15,11 @@ function collect(dir, out) {
 }
 
 const roots = process.argv.slice(2);
-const files = (roots.length > 0 ? roots : ['src']).flatMap((root) =>
+const files = (roots.length > 0 ? roots : ['src', 'cli/src']).flatMap((root) =>
   root.endsWith('.ts') ? [root] : collect(root, []),
 );
 if (files.length === 0) {
-  console.error(`no *.test.ts files under ${roots.join(', ') || 'src'}`);
+  console.error(`no *.test.ts files under ${roots.join(', ') || 'src, cli/src'}`);
   process.exit(1);
 }
 const result = spawnSync(

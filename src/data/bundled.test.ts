@@ -48,3 +48,27 @@ test('the bundled folder is found from src/ and from a compiled dist/ layout ali
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("the CommonJS build finds it too: dist/cjs/package.json (no name) is passed over, a named package's is not", () => {
+  const root = mkdtempSync(join(tmpdir(), 'tfjs-sam-pkg-'));
+  try {
+    writeFileSync(join(root, 'package.json'), '{"name": "tfjs-sam"}');
+    mkdirSync(join(root, 'data', 'fashion-mnist-mini'), { recursive: true });
+    const cjsData = join(root, 'dist', 'cjs', 'data');
+    mkdirSync(cjsData, { recursive: true });
+    writeFileSync(join(root, 'dist', 'cjs', 'package.json'), '{"type": "commonjs"}');
+    const moduleUrl = pathToFileURL(join(cjsData, 'bundled.js')).href;
+    assert.equal(bundledFashionMnistDir(moduleUrl), join(root, 'data', 'fashion-mnist-mini'));
+
+    const inner = join(root, 'node_modules', 'other');
+    mkdirSync(join(inner, 'dist'), { recursive: true });
+    writeFileSync(join(inner, 'package.json'), '{"name": "other"}');
+    assert.throws(
+      () => bundledFashionMnistDir(pathToFileURL(join(inner, 'dist', 'bundled.js')).href),
+      (error: unknown) => error instanceof DataNotFoundError && error.message.includes(inner),
+      "another package's data folder is never borrowed",
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataNotFoundError } from './errors.js';
@@ -21,19 +21,37 @@ export function findPackageRoot(startDir: string): string | undefined {
   }
 }
 
-/** The folder of the bundled Fashion-MNIST subset, found relative to this module. */
+/**
+ * The folder of the bundled Fashion-MNIST subset, found relative to this module: in the nearest
+ * package root above it that holds one, passing over a package.json without a name (the
+ * CommonJS build's dist/cjs/package.json only sets the module type).
+ */
 export function bundledFashionMnistDir(moduleUrl: string = import.meta.url): string {
   const moduleDir = dirname(fileURLToPath(moduleUrl));
-  const root = findPackageRoot(moduleDir);
-  const dir = root === undefined ? undefined : join(root, BUNDLED_FASHION_MNIST_SUBDIR);
-  if (dir === undefined || !existsSync(dir)) {
-    throw new DataNotFoundError(
-      `bundled Fashion-MNIST subset not found: looked for ${BUNDLED_FASHION_MNIST_SUBDIR} in the ` +
-        `package root above ${moduleDir} (${root ?? 'no package.json found'}). Reinstall the ` +
-        'package, or regenerate it with `npx tsx scripts/make-bundled-data.ts`.',
-    );
+  const roots: string[] = [];
+  for (let root = findPackageRoot(moduleDir); root !== undefined;) {
+    roots.push(root);
+    const dir = join(root, BUNDLED_FASHION_MNIST_SUBDIR);
+    if (existsSync(dir)) return dir;
+    const parent = dirname(root);
+    if (parent === root || hasName(join(root, 'package.json'))) break;
+    root = findPackageRoot(parent);
   }
-  return dir;
+  throw new DataNotFoundError(
+    `bundled Fashion-MNIST subset not found: looked for ${BUNDLED_FASHION_MNIST_SUBDIR} in the ` +
+      `package root above ${moduleDir} (${roots.length > 0 ? roots.join(', ') : 'no package.json found'}). Reinstall the ` +
+      'package, or regenerate it with `npx tsx scripts/make-bundled-data.ts`.',
+  );
+}
+
+function hasName(manifest: string): boolean {
+  try {
+    return (
+      typeof (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'string'
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**

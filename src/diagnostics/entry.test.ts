@@ -30,7 +30,7 @@ export async function resolve(specifier, context, next) {
 
 /**
  * Imports `module` (a path under the repository) in a child process where vega, vega-lite, resvg
- * and (with `denyReport`) any module under src/report fail to resolve; returns exit and output.
+ * and (with `denyReport`) any module under cli/src/report fail to resolve; returns exit and output.
  */
 function importWithDenyHook(
   module: string,
@@ -63,14 +63,14 @@ function importWithDenyHook(
   }
 }
 
-test('importing the diagnostics entry loads neither vega, vega-lite, resvg nor src/report', () => {
+test('importing the diagnostics entry loads neither vega, vega-lite, resvg nor the report layer', () => {
   const { status, output } = importWithDenyHook('src/diagnostics/index.ts', true);
   assert.equal(status, 0, `src/diagnostics/index.ts reached a denied module:\n${output}`);
   assert.match(output, /EXPORTS [1-9]\d*/);
 });
 
 test('the hook does refuse them: the report layer fails to import under it', () => {
-  const { status, output } = importWithDenyHook('src/report/landscape.ts', false);
+  const { status, output } = importWithDenyHook('cli/src/report/landscape.ts', false);
   assert.notEqual(status, 0);
   assert.match(
     output,

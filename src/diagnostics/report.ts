@@ -1,6 +1,6 @@
 /**
  * One-call diagnostics of a model: the sharpness numbers as one JSON-able object, the loss
- * landscapes as data. Plotting them to files is the report layer's job (src/report/landscape.ts).
+ * landscapes as data. Plotting them to files is the CLI's report layer (cli/src/report/landscape.ts, package tfjs-sam-cli).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';

@@ -69,4 +69,6 @@ async function serve(init: WorkerInit): Promise<void> {
   post({ type: 'ready', numTensors: tf.memory().numTensors });
 }
 
-await serve(workerData as WorkerInit);
+// No top-level await, so that the CommonJS build can hold this module: a failure in serve() is an
+// unhandled rejection, which ends the worker with that error (the pool's 'error' event).
+void serve(workerData as WorkerInit);

@@ -1,9 +1,10 @@
 /**
  * What `npm pack` would publish: the compiled library and the bundled data, never test code.
  *
- * The library is compiled with tsconfig.build.json into a fresh temporary folder (next to a copy
- * of package.json, the README and the bundled data), and `npm pack --dry-run --json` runs there:
- * the answer never depends on a stale dist/, and the repository's own dist/ is left alone.
+ * The library is built (scripts/build.ts: ES modules, CommonJS, the Node wrappers) into a fresh
+ * temporary folder (next to a copy of package.json, the README and the bundled data), and
+ * `npm pack --dry-run --json` runs there: the answer never depends on a stale dist/, and the
+ * repository's own dist/ is left alone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,14 +13,26 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLibrary } from '../../scripts/build.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** An exports target: a path, or conditions (`require`, `types`, `node`, `import`, …) to targets. */
+type Target = string | { [condition: string]: Target };
 
 interface Manifest {
   main?: string;
   types?: string;
   bin?: Record<string, string>;
-  exports: Record<string, { types: string; import: string }>;
+  exports: Record<string, Target>;
+}
+
+/** Every path of an exports target, with its conditions: `[".require.types", "./dist/…"]`. */
+function targetPaths(target: Target, conditions = ''): Array<[string, string]> {
+  if (typeof target === 'string') return [[conditions, target]];
+  return Object.entries(target).flatMap(([condition, inner]) =>
+    targetPaths(inner, `${conditions}.${condition}`),
+  );
 }
 
 /** Packed paths that are test code: dist/testing/, compiled tests, test or parity helpers. */
@@ -36,10 +49,9 @@ export function testFilesIn(paths: readonly string[]): string[] {
 export function missingEntryPoints(manifest: Manifest, paths: readonly string[]): string[] {
   const packed = new Set(paths);
   const targets = [
-    ...Object.entries(manifest.exports).flatMap(([subpath, entry]) => [
-      [`exports['${subpath}'].types`, entry.types],
-      [`exports['${subpath}'].import`, entry.import],
-    ]),
+    ...Object.entries(manifest.exports).flatMap(([subpath, entry]) =>
+      targetPaths(entry).map(([conditions, file]) => [`exports['${subpath}']${conditions}`, file]),
+    ),
     ...(manifest.main ? [['main', manifest.main]] : []),
     ...(manifest.types ? [['types', manifest.types]] : []),
     ...Object.entries(manifest.bin ?? {}).map(([name, file]) => [`bin.${name}`, file]),
@@ -88,19 +100,14 @@ test('the checks flag test files and entry points that are not packed', () => {
   ]);
 });
 
-test('npm pack ships the built library without test code, and every entry point', () => {
+test('npm pack ships the built library without test code, and every entry point', async () => {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
   const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-pack-'));
   try {
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'README.md'), join(dir, 'README.md'));
     cpSync(join(root, 'data'), join(dir, 'data'), { recursive: true });
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    run(
-      process.execPath,
-      [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')],
-      root,
-    );
+    await buildLibrary(join(dir, 'dist'));
     const [pack] = JSON.parse(
       run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], dir),
     ) as [{ files: { path: string }[] }];

@@ -1,20 +1,62 @@
 /**
  * Checkpoints on disk without tfjs-node: the model (topology, weights, optimizer configuration and
- * state, via `model.save(…, {includeOptimizer: true})`) as `model.json` + `weights.bin`, plus the
- * trainer's own `state.json`. Written to a temporary folder and renamed, so an interrupted save
- * never leaves a half-written checkpoint.
+ * state, via `model.save(…, {includeOptimizer: true})`) in tfjs-node's layout, `model.json` +
+ * `weights.bin`, written by tfjs-sam/node's file handler (so `tf.loadLayersModel('file://…')`
+ * reads a checkpoint), plus the trainer's own `state.json`.
+ *
+ * A checkpoint is written whole into `<dir>.next`, then swapped in: `<dir>` → `<dir>.prev`,
+ * `<dir>.next` → `<dir>`, `<dir>.prev` removed. A process killed at any moment leaves either the
+ * old or the new checkpoint complete, and `recoverCheckpoint` finds it: `<dir>` when it is there
+ * (a partial `<dir>.next` is discarded), else `<dir>.next` when complete (killed between the two
+ * renames), else `<dir>.prev`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  fileSystem,
+  MODEL_FILE,
+  syncFolder,
+  WEIGHTS_FILE,
+  writeFileDurably,
+} from '../node/file-io.js';
+import { loadSavedModel } from '../node/saved-model.js';
 
-const MODEL_FILE = 'model.json';
-const WEIGHTS_FILE = 'weights.bin';
-const STATE_FILE = 'state.json';
+export const STATE_FILE = 'state.json';
+const FILES = [MODEL_FILE, WEIGHTS_FILE, STATE_FILE];
 
-export function checkpointExists(dir: string): boolean {
-  return [MODEL_FILE, WEIGHTS_FILE, STATE_FILE].every((f) => existsSync(join(dir, f)));
+/** A checkpoint folder that cannot be resumed from: it names the file and what is wrong. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`checkpoint ${file}: ${problem}`);
+  }
+}
+
+const complete = (dir: string) => FILES.every((file) => existsSync(join(dir, file)));
+
+/**
+ * Brings `dir` to the last checkpoint written completely (see the module comment) and reports
+ * what is there: 'none' (no checkpoint was ever completed), 'complete', or the files missing from
+ * a `dir` that holds some but not all of them.
+ */
+export function recoverCheckpoint(dir: string): 'none' | 'complete' | { missing: string[] } {
+  const next = `${dir}.next`;
+  const prev = `${dir}.prev`;
+  if (!existsSync(dir)) {
+    if (existsSync(next) && complete(next)) renameSync(next, dir);
+    else if (existsSync(prev) && complete(prev)) renameSync(prev, dir);
+  }
+  if (existsSync(dir)) {
+    rmSync(next, { recursive: true, force: true });
+    rmSync(prev, { recursive: true, force: true });
+  }
+  if (!existsSync(dir)) return 'none';
+  const missing = FILES.filter((file) => !existsSync(join(dir, file)));
+  return missing.length === 0 ? 'complete' : { missing };
 }
 
 export async function saveCheckpoint(
@@ -22,60 +64,49 @@ export async function saveCheckpoint(
   model: tfl.LayersModel,
   state: unknown,
 ): Promise<void> {
-  const staging = `${dir}.saving`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const { weightData, ...rest } = artifacts;
-      const buffers =
-        weightData === undefined ? [] : Array.isArray(weightData) ? weightData : [weightData];
-      writeFileSync(join(staging, WEIGHTS_FILE), Buffer.concat(buffers.map((b) => Buffer.from(b))));
-      writeFileSync(join(staging, MODEL_FILE), JSON.stringify(rest));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-    { includeOptimizer: true },
-  );
-  writeFileSync(join(staging, STATE_FILE), JSON.stringify(state, null, 2));
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(staging, dir);
+  const next = `${dir}.next`;
+  const prev = `${dir}.prev`;
+  rmSync(next, { recursive: true, force: true });
+  mkdirSync(next, { recursive: true });
+  await model.save(fileSystem(next), { includeOptimizer: true });
+  // Written last: a `.next` folder with state.json holds a whole checkpoint.
+  writeFileDurably(join(next, STATE_FILE), JSON.stringify(state, null, 2));
+  syncFolder(next);
+  if (existsSync(dir)) {
+    rmSync(prev, { recursive: true, force: true });
+    renameSync(dir, prev);
+  }
+  renameSync(next, dir);
+  syncFolder(dirname(dir));
+  rmSync(prev, { recursive: true, force: true });
 }
 
 export async function loadCheckpoint<State>(
   dir: string,
 ): Promise<{ model: tfl.LayersModel; state: State }> {
-  if (!checkpointExists(dir)) {
-    throw new Error(
-      `no checkpoint in '${dir}': expected ${MODEL_FILE}, ${WEIGHTS_FILE} and ${STATE_FILE} there. ` +
-        'Start without --resume, or point --out at the folder of the run to continue.',
+  const found = recoverCheckpoint(dir);
+  if (found === 'none') {
+    throw new CheckpointError(
+      dir,
+      `does not exist: expected ${FILES.join(', ')} there. Start without resuming, or point at the folder of the run to continue.`,
+    );
+  }
+  if (found !== 'complete') {
+    throw new CheckpointError(
+      join(dir, found.missing[0] as string),
+      `is missing (the checkpoint folder holds ${FILES.filter((f) => !found.missing.includes(f)).join(', ') || 'none of its files'}): it was not written by the trainer, or files were removed.`,
+    );
+  }
+  const statePath = join(dir, STATE_FILE);
+  let state: State;
+  try {
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as State;
+  } catch (error) {
+    throw new CheckpointError(
+      statePath,
+      `is not valid JSON (${(error as Error).message}): the file is truncated or was edited.`,
     );
   }
   const model = await loadSavedModel(dir);
-  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as State;
   return { model, state };
-}
-
-/** The model of a checkpoint folder (`model.json` + `weights.bin`), with its optimizer. */
-export async function loadSavedModel(dir: string): Promise<tfl.LayersModel> {
-  for (const file of [MODEL_FILE, WEIGHTS_FILE]) {
-    if (!existsSync(join(dir, file))) {
-      throw new Error(
-        `no ${file} in '${dir}': a saved model folder holds ${MODEL_FILE} and ${WEIGHTS_FILE}.`,
-      );
-    }
-  }
-  let artifacts: tf.io.ModelArtifacts;
-  try {
-    artifacts = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8')) as tf.io.ModelArtifacts;
-  } catch (error) {
-    throw new Error(
-      `checkpoint '${join(dir, MODEL_FILE)}' is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  const weights = readFileSync(join(dir, WEIGHTS_FILE));
-  artifacts.weightData = weights.buffer.slice(
-    weights.byteOffset,
-    weights.byteOffset + weights.byteLength,
-  );
-  return tfl.loadLayersModel(tf.io.fromMemory(artifacts));
 }

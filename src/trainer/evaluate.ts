@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
 import type { ImageDataset } from '../data/types.js';
+import { toModelInput } from './model-input.js';
 
 /** Loss and accuracy of `model` on a whole dataset, in batches. */
 export function evaluate(
@@ -22,7 +23,7 @@ export function evaluate(
       const xs = imagesToTensor(dataset, indices);
       const labels = Int32Array.from(indices, (i) => dataset.labels[i] as number);
       const ys = labelsToTensor(labels, dataset.classes);
-      const probabilities = model.predict(xs) as tf.Tensor;
+      const probabilities = model.predict(toModelInput(model, xs)) as tf.Tensor;
       const clipped = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
       const total = tf.neg(tf.sum(tf.mul(ys, tf.log(clipped))));
       const matches = tf.sum(

@@ -8,6 +8,9 @@ export {
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
+export { batchCount } from '../data/batches.js';
+export { CheckpointError } from './checkpoint.js';
+export { toModelInput } from './model-input.js';
 export {
   buildOptimizer,
   knownOptimizerNames,

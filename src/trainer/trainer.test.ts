@@ -430,3 +430,40 @@ test('accumulate k: k micro-batches per step are the step on their union (SAM an
     /accumulate 2: ESAM cannot accumulate its step over micro-batches \(its data selection ranks the whole batch\)/,
   );
 });
+
+test('onStart gets the epochs a run starts from: none when fresh, the checkpoint’s when resumed', async () => {
+  await useBackend('cpu');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 60 }, (_, i) => i),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-trainer-start-'));
+  try {
+    const starts: number[][] = [];
+    const options: TrainerOptions = {
+      data: { train: trainSet },
+      buildModel: smallModel,
+      buildOptimizer: () => tf.train.sgd(0.05),
+      epochs: 3,
+      batchSize: 20,
+      seed: 2,
+      checkpointDir: dir,
+      onStart: (history) => void starts.push(history.map((record) => record.epoch)),
+    };
+    let steps = 0;
+    const stopped = await train({ ...options, shouldStop: () => ++steps === 7 });
+    const resumed = await train({ ...options, resume: true });
+    assert.deepEqual(starts, [[], [1, 2]]);
+    assert.deepEqual(
+      resumed.history.map((record) => record.epoch),
+      [1, 2, 3],
+    );
+    for (const m of [stopped.model, resumed.model]) {
+      (m.optimizer as tf.Optimizer).dispose();
+      m.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

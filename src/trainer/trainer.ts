@@ -17,9 +17,10 @@ import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
 import { evaluate } from './evaluate.js';
+import { toModelInput } from './model-input.js';
+import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export { evaluate };
-import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainerData {
   /** Training images and (possibly noisy) labels. */
@@ -58,8 +59,11 @@ export interface BatchProgress {
 
 export interface TrainerOptions {
   data: TrainerData;
-  /** A compiled-ready model (uncompiled; the trainer compiles it). Seed its initializers. */
-  buildModel: () => tfl.LayersModel;
+  /**
+   * A compiled-ready model (uncompiled; the trainer compiles it). Seed its initializers. It may be
+   * async (a model read from files). Its input may be any shape of the samples' size.
+   */
+  buildModel: () => tfl.LayersModel | Promise<tfl.LayersModel>;
   buildOptimizer: () => tf.Optimizer;
   epochs: number;
   batchSize: number;
@@ -96,6 +100,12 @@ export interface TrainerOptions {
   checkpointDir?: string | null;
   /** Continue from `checkpointDir` when a checkpoint is there. */
   resume?: boolean;
+  /**
+   * Called once before the first step with the epochs the run starts from: the history of the
+   * checkpoint it resumes, or none. A caller that keeps its own per-epoch log rewrites it from
+   * these, so that epochs run after the last checkpoint (and so run again) are not logged twice.
+   */
+  onStart?: (history: readonly EpochRecord[]) => void | Promise<void>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   /** Polled after every step; true stops the run after writing a checkpoint (Ctrl-C). */
@@ -132,6 +142,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     accumulate: settings.accumulate,
   });
   try {
+    await options.onStart?.(state.history);
     return await trainLoop(options, settings, model, state, stepKind);
   } finally {
     await stepKind.dispose();
@@ -189,7 +200,12 @@ function checkSettings(options: TrainerOptions): Settings {
 async function openRun(
   options: TrainerOptions,
 ): Promise<{ model: tfl.LayersModel; state: TrainerState }> {
-  if (options.resume && options.checkpointDir && checkpointExists(options.checkpointDir)) {
+  // Resuming where no checkpoint was ever completed starts afresh; a damaged one is an error.
+  if (
+    options.resume &&
+    options.checkpointDir &&
+    recoverCheckpoint(options.checkpointDir) !== 'none'
+  ) {
     const loaded = await loadCheckpoint<TrainerState>(options.checkpointDir);
     if (loaded.state.version !== 1) {
       throw new Error(
@@ -198,7 +214,7 @@ async function openRun(
     }
     return loaded;
   }
-  const model = options.buildModel();
+  const model = await options.buildModel();
   model.compile({
     optimizer: options.buildOptimizer(),
     loss: 'categoricalCrossentropy',
@@ -238,7 +254,7 @@ async function trainLoop(
       let index = 0;
       for (const batch of epochBatches(state.epoch - 1)) {
         last?.dispose();
-        last = prepareBatch(options, settings, batch, state.epoch - 1, index++);
+        last = prepareBatch(options, settings, model, batch, state.epoch - 1, index++);
       }
       previous = last;
     }
@@ -249,13 +265,13 @@ async function trainLoop(
         if (batchIndex < state.batchInEpoch) {
           if (stepKind.needsPrevious && batchIndex === state.batchInEpoch - 1) {
             previous?.dispose();
-            previous = prepareBatch(options, settings, batch, state.epoch, batchIndex);
+            previous = prepareBatch(options, settings, model, batch, state.epoch, batchIndex);
           } else batch.dispose();
           batchIndex++;
           continue;
         }
         if (options.learningRate) setLearningRate(optimizer, options.learningRate(state.step));
-        const current = prepareBatch(options, settings, batch, state.epoch, batchIndex);
+        const current = prepareBatch(options, settings, model, batch, state.epoch, batchIndex);
         const stepStart = performance.now();
         const [loss, accuracy] = await stepKind.step(current.inputs, current.targets, previous);
         const stepMs = performance.now() - stepStart;
@@ -320,16 +336,18 @@ interface PreparedBatch {
 function prepareBatch(
   options: TrainerOptions,
   { seed, smoothing }: Settings,
+  model: tfl.LayersModel,
   batch: Batch,
   epoch: number,
   batchIndex: number,
 ): PreparedBatch {
-  const inputs = options.augment
+  const augmented = options.augment
     ? createAugmenter({
         ...options.augment,
         seed: deriveSeed(seed, epoch * 1_000_003 + batchIndex),
       })(batch.xs)
     : batch.xs;
+  const inputs = toModelInput(model, augmented);
   const classes = options.data.train.classes;
   const targets =
     smoothing > 0
@@ -340,7 +358,8 @@ function prepareBatch(
     targets,
     size: batch.indices.length,
     dispose: () => {
-      if (inputs !== batch.xs) inputs.dispose();
+      if (inputs !== augmented) inputs.dispose();
+      if (augmented !== batch.xs) augmented.dispose();
       if (targets !== batch.ys) targets.dispose();
       batch.dispose();
     },

@@ -258,6 +258,32 @@ async function trainFashionMnist(): Promise<void> {
   await page.close();
 }
 
+interface ExampleState {
+  backend: string | null;
+  losses: number[];
+  done: boolean;
+  error: string | null;
+}
+
+/** examples/browser, built into dist/example/ by `npm run test:web`: SAM on WebGL in a page. */
+async function browserExample(): Promise<void> {
+  const page = await openPage('/example/index.html');
+  await page.waitForFunction(
+    '(() => { const s = window.__example; return Boolean(s && (s.done || s.error)); })()',
+    undefined,
+    { timeout: 120_000, polling: 250 },
+  );
+  const state = (await page.evaluate(() =>
+    JSON.parse(JSON.stringify((window as unknown as { __example: unknown }).__example)),
+  )) as ExampleState;
+  expect(state.error === null, `the example failed: ${state.error}`);
+  expect(state.backend === 'webgl', `the example ran on ${state.backend}, not webgl`);
+  expect(state.losses.length === 5, `${state.losses.length} epochs logged, expected 5`);
+  const [first, last] = [state.losses[0] as number, state.losses.at(-1) as number];
+  expect(last < first, `the loss did not fall: ${state.losses.join(', ')}`);
+  await page.close();
+}
+
 async function noConsoleErrors(): Promise<void> {
   expect(consoleProblems.length === 0, `console errors:\n  ${consoleProblems.join('\n  ')}`);
 }
@@ -276,6 +302,7 @@ const tests: Array<[string, () => Promise<void>]> = [
   ['two valleys: fits a 390px-wide screen', valleysNarrowScreen],
   ['train: two moons on the cpu backend, 6 epochs, 10% label noise, accuracy rises', trainMoons],
   ['train: Fashion-MNIST, 3 epochs, 20% label noise, accuracy rises', trainFashionMnist],
+  ['examples/browser: SAM trains a model under model.fit on the webgl backend', browserExample],
   ['no console errors on any page', noConsoleErrors],
 ];
 

@@ -34,6 +34,9 @@ export interface DataOptions {
 }
 
 export interface PreparedData extends TrainerData {
+  train: ImageDataset;
+  validation: ImageDataset | null;
+  test: ImageDataset;
   description: string;
   flippedLabels: number;
 }
@@ -133,7 +136,11 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
   };
 }
 
-export function modelBuilder(name: string, data: TrainerData, seed: number): () => tfl.LayersModel {
+export function modelBuilder(
+  name: string,
+  data: { train: ImageDataset },
+  seed: number,
+): () => tfl.LayersModel {
   return () =>
     buildModel(name as ModelName, {
       inputShape: data.train.shape,

@@ -5,11 +5,12 @@
  * [loss, accuracy] at w, the values `trainOnBatch` reports.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DataSelecting, MSharpnessStepping, PerExampleLoss } from '../core/method.js';
 import { createDataParallel, type ModelSpec } from '../parallel/index.js';
 import { capabilitiesOf, checkStepPlan } from '../toolkit/capabilities.js';
 import { checkNumber } from '../util/validate.js';
+import { objectiveFor, type Objective } from './objective.js';
 
 export interface StepKind {
   readonly name: 'plain' | 'm-sharpness' | 'data selection' | 'data-parallel';
@@ -24,6 +25,8 @@ export interface StepKindRequest {
   mSharpness: number;
   /** Data-parallel replicas of the zoo model `model` (null or 1 replica: off). */
   dataParallel: { model: ModelSpec; replicas: number } | null;
+  /** The loss and accuracy of the custom steps (default: classification). */
+  objective?: Objective;
 }
 
 /** The step kind for `optimizer` under `request`; refuses what the optimizer cannot split. */
@@ -50,7 +53,13 @@ export async function chooseStepKind(
     },
     'train',
   );
+  const objective = request.objective ?? objectiveFor('classification');
   if (request.dataParallel != null && replicas > 1) {
+    if (objective.task !== 'classification') {
+      throw new Error(
+        `train: data-parallel steps (dataParallel, --workers ${replicas}) train classifiers only; a language model (next-token windows) trains on one thread: use --workers 1.`,
+      );
+    }
     return dataParallelStep(model, optimizer, request.dataParallel.model, replicas);
   }
   if (request.mSharpness > 1) {
@@ -58,10 +67,11 @@ export async function chooseStepKind(
       model,
       optimizer as tf.Optimizer & MSharpnessStepping,
       request.mSharpness,
+      objective,
     );
   }
   if (capabilitiesOf(optimizer)?.dataSelection === true) {
-    return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting);
+    return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting, objective);
   }
   return plainStep(model);
 }
@@ -85,6 +95,7 @@ function mSharpnessStep(
   model: tfl.LayersModel,
   optimizer: MSharpnessStepping,
   parts: number,
+  objective: Objective,
 ): StepKind {
   return {
     name: 'm-sharpness',
@@ -102,11 +113,9 @@ function mSharpnessStep(
         return () => {
           const output = model.apply(xs, { training: true }) as tf.Tensor;
           if (calls++ === 0) {
-            accuracies.push(
-              tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar),
-            );
+            accuracies.push(tf.keep(objective.accuracy(ys, output)));
           }
-          return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
+          return objective.loss(ys, output);
         };
       });
       try {
@@ -127,7 +136,11 @@ function mSharpnessStep(
 }
 
 /** A data-selecting step (`stepWithDataSelection`) on the compiled loss per example. */
-function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): StepKind {
+function dataSelectionStep(
+  model: tfl.LayersModel,
+  optimizer: DataSelecting,
+  objective: Objective,
+): StepKind {
   return {
     name: 'data selection',
     dispose: async () => undefined,
@@ -138,9 +151,9 @@ function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): St
         const ys = indices === null ? targets : tf.gather(targets, indices);
         const output = model.apply(xs, { training: true }) as tf.Tensor;
         if (accuracy === null) {
-          accuracy = tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar);
+          accuracy = tf.keep(objective.accuracy(ys, output));
         }
-        return tfl.metrics.categoricalCrossentropy(ys, output) as tf.Tensor1D;
+        return objective.perExampleLoss(ys, output);
       };
       const loss = optimizer.stepWithDataSelection(perExampleLoss, trainableVariables(model));
       try {

@@ -6,24 +6,44 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchCount, batches } from '../data/batches.js';
+import { batchCount, exampleBatches } from '../data/batches.js';
 import { createAugmenter, type AugmentOptions } from '../data/augment.js';
 import { deriveSeed } from '../util/random.js';
-import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
-import type { ImageDataset } from '../data/types.js';
+import {
+  examplesTask,
+  exampleTensors,
+  isImageDataset,
+  outputClasses,
+  type Examples,
+} from '../data/examples.js';
+import type { Tokenizer } from '../data/text/tokenizer.js';
 import { checkNumber } from '../util/validate.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
-import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  checkpointExists,
+  loadCheckpoint,
+  readCheckpointJson,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { objectiveFor, type Objective } from './objective.js';
+
+/** The file of a checkpoint (and of a saved model) that holds its tokenizer. */
+export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface TrainerData {
-  /** Training images and (possibly noisy) labels. */
-  train: ImageDataset;
-  validation?: ImageDataset | null;
+  /**
+   * Training examples: images or token sequences with (possibly noisy) labels, or next-token
+   * windows (then the model is a language model, trained on the mean token cross-entropy).
+   */
+  train: Examples;
+  validation?: Examples | null;
   /** Evaluated with its own (clean) labels. */
-  test?: ImageDataset | null;
+  test?: Examples | null;
+  /** The tokenizer of token data: saved with every checkpoint (`tokenizer.json`), checked on resume. */
+  tokenizer?: Tokenizer | null;
 }
 
 export interface EpochRecord {
@@ -37,6 +57,10 @@ export interface EpochRecord {
   validationAccuracy: number | null;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** Language models: exp of the mean token loss (train: over the epoch's steps); null otherwise. */
+  trainPerplexity?: number | null;
+  validationPerplexity?: number | null;
+  testPerplexity?: number | null;
   /** Mean wall time of this epoch's optimizer steps. */
   msPerStep: number;
   /** Wall time since the run started (excluding time before a resume). */
@@ -109,14 +133,16 @@ const OWNER = 'train';
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   const settings = checkSettings(options);
-  const { model, state } = await openRun(options);
+  const objective = objectiveFor(examplesTask(options.data.train));
+  const { model, state } = await openRun(options, objective);
   const optimizer = model.optimizer as tf.Optimizer;
   const stepKind = await chooseStepKind(model, optimizer, {
     mSharpness: settings.mSharpness,
     dataParallel: options.dataParallel ?? null,
+    objective,
   });
   try {
-    return await trainLoop(options, settings, model, state, stepKind);
+    return await trainLoop(options, settings, model, state, stepKind, objective);
   } finally {
     await stepKind.dispose();
   }
@@ -143,6 +169,17 @@ function checkSettings(options: TrainerOptions): Settings {
     min: 1,
     integer: true,
   });
+  const task = examplesTask(options.data.train);
+  if (smoothing > 0 && task === 'next-token') {
+    throw new Error(
+      `train: labelSmoothing is ${smoothing}, but the data are next-token windows (a language model); label smoothing applies to classification: leave it at 0.`,
+    );
+  }
+  if (options.augment && !isImageDataset(options.data.train)) {
+    throw new Error(
+      'train: augment (crop, flip, cutout) applies to images, but the training data are token sequences; leave augment out.',
+    );
+  }
   if (mSharpness > batchSize) {
     throw new Error(
       `train: mSharpness is ${mSharpness}, more parts than the batch size ${batchSize}; use at most ${batchSize} parts.`,
@@ -154,8 +191,10 @@ function checkSettings(options: TrainerOptions): Settings {
 /** The model and the trainer's state: from the checkpoint when resuming, fresh otherwise. */
 async function openRun(
   options: TrainerOptions,
+  objective: Objective,
 ): Promise<{ model: tfl.LayersModel; state: TrainerState }> {
   if (options.resume && options.checkpointDir && checkpointExists(options.checkpointDir)) {
+    checkSameTokenizer(options.checkpointDir, options.data.tokenizer ?? null);
     const loaded = await loadCheckpoint<TrainerState>(options.checkpointDir);
     if (loaded.state.version !== 1) {
       throw new Error(
@@ -167,7 +206,7 @@ async function openRun(
   const model = options.buildModel();
   model.compile({
     optimizer: options.buildOptimizer(),
-    loss: 'categoricalCrossentropy',
+    loss: objective.compiledLoss,
     metrics: ['accuracy'],
   });
   return {
@@ -182,19 +221,33 @@ async function trainLoop(
   model: tfl.LayersModel,
   state: TrainerState,
   stepKind: StepKind,
+  objective: Objective,
 ): Promise<TrainResult> {
   const trainSet = options.data.train;
+  const classes = outputClasses(trainSet);
+  const extraFiles =
+    options.data.tokenizer == null
+      ? undefined
+      : { [TOKENIZER_FILE]: options.data.tokenizer.toJSON() };
   const perEpoch = batchCount(trainSet.count, batchSize);
   const optimizer = model.optimizer as tf.Optimizer;
   const started = performance.now();
   const secondsBefore = state.history.at(-1)?.seconds ?? 0;
   const checkpoint = async () => {
-    if (options.checkpointDir) await saveCheckpoint(options.checkpointDir, model, state);
+    if (options.checkpointDir) {
+      await saveCheckpoint(options.checkpointDir, model, state, extraFiles);
+    }
   };
 
   for (; state.epoch < epochs; state.epoch++) {
     let batchIndex = 0;
-    for (const batch of batches(trainSet, { batchSize, shuffle: true, seed, epoch: state.epoch })) {
+    const epochBatches = exampleBatches(trainSet, {
+      batchSize,
+      shuffle: true,
+      seed,
+      epoch: state.epoch,
+    });
+    for (const batch of epochBatches) {
       if (batchIndex < state.batchInEpoch) {
         batch.dispose();
         batchIndex++;
@@ -205,11 +258,11 @@ async function trainLoop(
         ? createAugmenter({
             ...options.augment,
             seed: deriveSeed(seed, state.epoch * 1_000_003 + batchIndex),
-          })(batch.xs)
+          })(batch.xs as tf.Tensor4D)
         : batch.xs;
       const targets =
         smoothing > 0
-          ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / trainSet.classes))
+          ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / classes))
           : batch.ys;
       const stepStart = performance.now();
       const [loss, accuracy] = await stepKind.step(inputs, targets);
@@ -248,6 +301,7 @@ async function trainLoop(
       model,
       state,
       secondsBefore + (performance.now() - started) / 1000,
+      objective,
     );
     state.history.push(record);
     state.batchInEpoch = 0;
@@ -266,10 +320,18 @@ function epochRecord(
   model: tfl.LayersModel,
   state: TrainerState,
   seconds: number,
+  objective: Objective,
 ): EpochRecord {
   const partial = state.partial;
   const validation = evaluate(model, options.data.validation, options.evaluationBatchSize);
   const test = evaluate(model, options.data.test, options.evaluationBatchSize);
+  const perplexity = objective.perplexity
+    ? {
+        trainPerplexity: Math.exp(partial.lossSum / partial.samples),
+        validationPerplexity: validation?.perplexity ?? null,
+        testPerplexity: test?.perplexity ?? null,
+      }
+    : {};
   return {
     epoch: state.epoch + 1,
     step: state.step,
@@ -280,6 +342,7 @@ function epochRecord(
     validationAccuracy: validation?.accuracy ?? null,
     testLoss: test?.loss ?? null,
     testAccuracy: test?.accuracy ?? null,
+    ...perplexity,
     msPerStep: partial.stepMs / partial.steps,
     seconds,
   };
@@ -289,34 +352,70 @@ function emptyPartial(): TrainerState['partial'] {
   return { lossSum: 0, accuracySum: 0, samples: 0, stepMs: 0, steps: 0 };
 }
 
-/** Loss and accuracy of `model` on a whole dataset, in batches. */
+/** Refuses to resume with a tokenizer other than the checkpoint's (the ids would mean other tokens). */
+function checkSameTokenizer(dir: string, tokenizer: Tokenizer | null): void {
+  const saved = readCheckpointJson(dir, TOKENIZER_FILE);
+  const current = tokenizer === null ? undefined : tokenizer.toJSON();
+  if (JSON.stringify(saved) !== JSON.stringify(current)) {
+    throw new Error(
+      `cannot resume from '${dir}': its ${TOKENIZER_FILE} ${saved === undefined ? 'is missing' : 'differs from the tokenizer fitted on this data'}` +
+        `${current === undefined ? ' (this run has no tokenizer)' : ''}; resume with the same data flags as the run (--dataset, --vocab-size, --seq-len, --tokenizer, --train-subset, seed), or start without --resume.`,
+    );
+  }
+}
+
+export interface Evaluation {
+  /** Mean loss per prediction (per example; next-token: per token). */
+  loss: number;
+  accuracy: number;
+  /** exp(loss) for next-token windows. */
+  perplexity?: number;
+}
+
+/**
+ * Loss and accuracy of `model` on a whole dataset, in batches (next-token windows: the mean token
+ * loss, next-token accuracy and the perplexity, in batches small enough for the [b, T, V] output).
+ */
 export function evaluate(
   model: tfl.LayersModel,
-  dataset: ImageDataset | null | undefined,
+  dataset: Examples | null | undefined,
   batchSize = 500,
-): { loss: number; accuracy: number } | null {
+): Evaluation | null {
   if (dataset == null || dataset.count === 0) return null;
+  const objective = objectiveFor(examplesTask(dataset));
+  const units = objective.task === 'next-token' && !isImageDataset(dataset) ? dataset.seqLength : 1;
+  const rows =
+    units > 1
+      ? Math.max(1, Math.min(batchSize, Math.floor(4e6 / (units * outputClasses(dataset)))))
+      : batchSize;
   let lossSum = 0;
   let correct = 0;
-  for (let start = 0; start < dataset.count; start += batchSize) {
+  for (let start = 0; start < dataset.count; start += rows) {
     const indices = Int32Array.from(
-      { length: Math.min(batchSize, dataset.count - start) },
+      { length: Math.min(rows, dataset.count - start) },
       (_, i) => start + i,
     );
     const [loss, hits] = tf.tidy(() => {
-      const xs = imagesToTensor(dataset, indices);
-      const labels = Int32Array.from(indices, (i) => dataset.labels[i] as number);
-      const ys = labelsToTensor(labels, dataset.classes);
-      const probabilities = model.predict(xs) as tf.Tensor;
-      const clipped = tf.clipByValue(probabilities, 1e-7, 1 - 1e-7);
+      const { xs, ys } = exampleTensors(dataset, indices);
+      const outputs = model.predict(xs) as tf.Tensor;
+      if (objective.task === 'next-token') {
+        return [
+          tf.sum(objective.perExampleLoss(ys, outputs)).dataSync()[0] as number,
+          (objective.accuracy(ys, outputs).dataSync()[0] as number) * indices.length,
+        ];
+      }
+      const clipped = tf.clipByValue(outputs, 1e-7, 1 - 1e-7);
       const total = tf.neg(tf.sum(tf.mul(ys, tf.log(clipped))));
-      const matches = tf.sum(
-        tf.cast(tf.equal(tf.argMax(probabilities, 1), tf.argMax(ys, 1)), 'float32'),
-      );
+      const matches = tf.sum(tf.cast(tf.equal(tf.argMax(outputs, 1), tf.argMax(ys, 1)), 'float32'));
       return [total.dataSync()[0] as number, matches.dataSync()[0] as number];
     });
     lossSum += loss;
     correct += hits;
   }
-  return { loss: lossSum / dataset.count, accuracy: correct / dataset.count };
+  const loss = lossSum / dataset.count;
+  return {
+    loss,
+    accuracy: correct / dataset.count,
+    ...(objective.perplexity ? { perplexity: Math.exp(loss) } : {}),
+  };
 }

@@ -10,6 +10,7 @@ export const MODEL_LOSSES = [
   'categoricalCrossentropyFromLogits',
   'meanSquaredError',
   'sparseCategoricalCrossentropy',
+  'sparseCategoricalCrossentropyFromLogits',
 ] as const;
 export type ModelLoss = (typeof MODEL_LOSSES)[number];
 
@@ -37,6 +38,8 @@ function lossOf(kind: ModelLoss, labels: tf.Tensor, output: tf.Tensor): tf.Scala
   switch (kind) {
     case 'sparseCategoricalCrossentropy':
       return lossOf('categoricalCrossentropy', oneHotLike(labels, output), output);
+    case 'sparseCategoricalCrossentropyFromLogits':
+      return softmaxCrossEntropyFromLogits(oneHotLike(labels, output), output);
     case 'categoricalCrossentropy':
       return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.add(output, 1e-7))), -1))) as tf.Scalar;
     case 'categoricalCrossentropyFromLogits':
@@ -91,7 +94,10 @@ export function modelObjective(
     evaluate: () => {
       const output = forward(x);
       const result: { loss: tf.Scalar; accuracy?: tf.Scalar } = { loss: lossOf(kind, y, output) };
-      if (kind === 'sparseCategoricalCrossentropy') {
+      if (
+        kind === 'sparseCategoricalCrossentropy' ||
+        kind === 'sparseCategoricalCrossentropyFromLogits'
+      ) {
         const ids = tf.reshape(tf.cast(y, 'int32'), output.shape.slice(0, -1));
         result.accuracy = tf.mean(
           tf.cast(tf.equal(tf.argMax(output, -1), ids), 'float32'),

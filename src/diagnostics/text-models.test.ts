@@ -50,7 +50,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
         ],
         [2, 5, 1],
       );
-      const objective = modelObjective('test', lm, x, y, 'sparseCategoricalCrossentropy', false);
+      const objective = modelObjective(
+        'test',
+        lm,
+        x,
+        y,
+        'sparseCategoricalCrossentropyFromLogits',
+        false,
+      );
       const evaluation = objective.evaluate();
       assert.ok(evaluation.accuracy !== undefined);
       tf.dispose([evaluation.loss, evaluation.accuracy!]);

@@ -44,9 +44,10 @@ const LM_OPTION_NAMES = [
  * A small decoder-only transformer language model (GPT-2 style; Radford et al. 2019): token +
  * learned position embeddings, `blocks` × pre-LN blocks [x = x + MHSA(LN(x)) with causal
  * attention; x = x + FFN(LN(x)), FFN = dense(ffDim, gelu) → dense(dModel)], a final LN and the
- * output projection to the vocabulary, tied to the token embedding by default, then softmax.
- * Input: [batch, seqLength] ids; output: [batch, seqLength, vocabSize] probabilities of the next
- * token at each position (train with sparse categorical cross-entropy on the following ids).
+ * output projection to the vocabulary, tied to the token embedding by default.
+ * Input: [batch, seqLength] ids; output: [batch, seqLength, vocabSize] logits of the next token at
+ * each position (softmax gives its probabilities; train on the softmax cross-entropy from logits
+ * of the following ids, e.g. `sparseSoftmaxCrossEntropy`).
  */
 export function languageModel(options: LanguageModelOptions = {}): tfl.LayersModel {
   const model = 'languageModel';
@@ -100,6 +101,5 @@ export function languageModel(options: LanguageModelOptions = {}): tfl.LayersMod
       ? embedding.apply(x)
       : tfl.layers.dense({ units: vocabSize, kernelInitializer: normal() }).apply(x)
   ) as SymbolicTensor;
-  const output = tfl.layers.activation({ activation: 'softmax' }).apply(logits) as SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: output, name: 'language_model' });
+  return tfl.model({ inputs: input, outputs: logits, name: 'language_model' });
 }

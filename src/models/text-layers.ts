@@ -125,7 +125,9 @@ export class TokenEmbedding extends tfl.layers.Layer {
         return tf.reshape(tf.gather(table, ids), [...x.shape, this.outputDim]);
       }
       const rows = tf.reshape(x, [-1, this.outputDim]) as tf.Tensor2D;
-      const logits = tf.matMul(rows, table as tf.Tensor2D, false, true);
+      // x·Eᵀ with Eᵀ formed explicitly: the gradient of E is then (xᵀ·dy)ᵀ, whose transposes
+      // touch [rows, d] and [d, vocabulary], never the [rows, vocabulary] gradient of the logits.
+      const logits = tf.matMul(rows, tf.transpose(table as tf.Tensor2D));
       return tf.reshape(logits, [...x.shape.slice(0, -1), this.vocabSize]);
     });
   }

@@ -73,7 +73,9 @@ export async function chooseStepKind(
   if (capabilitiesOf(optimizer)?.dataSelection === true) {
     return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting, objective);
   }
-  return plainStep(model);
+  return objective.trainsOnCompiledLoss
+    ? plainStep(model)
+    : minimizeStep(model, optimizer, objective);
 }
 
 /** `model.trainOnBatch`, the path `model.fit` takes. */
@@ -83,6 +85,35 @@ function plainStep(model: tfl.LayersModel): StepKind {
     step: async (inputs, targets) =>
       (await model.trainOnBatch(inputs, targets)) as [number, number],
     dispose: async () => undefined,
+  };
+}
+
+/** `optimizer.minimize` on the objective's loss, for objectives the compiled loss cannot express. */
+function minimizeStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  objective: Objective,
+): StepKind {
+  return {
+    name: 'plain',
+    dispose: async () => undefined,
+    step: async (inputs, targets) => {
+      let accuracy: tf.Scalar | null = null;
+      const loss = optimizer.minimize(
+        () => {
+          const output = model.apply(inputs, { training: true }) as tf.Tensor;
+          if (accuracy === null) accuracy = tf.keep(objective.accuracy(targets, output));
+          return objective.loss(targets, output);
+        },
+        true,
+        trainableVariables(model),
+      ) as tf.Scalar;
+      try {
+        return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
+      } finally {
+        tf.dispose([loss, ...(accuracy === null ? [] : [accuracy])]);
+      }
+    },
   };
 }
 

@@ -2,12 +2,23 @@
 export {
   train,
   evaluate,
+  TOKENIZER_FILE,
   type BatchProgress,
   type EpochRecord,
+  type Evaluation,
   type TrainerData,
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
+export { objectiveFor, tokenCrossEntropy, type Objective } from './objective.js';
+export {
+  dataKind,
+  modelForData,
+  TRAINING_DEFAULTS,
+  type DataKind,
+  type ModelForData,
+  type TrainingDefaults,
+} from './workload.js';
 export {
   buildOptimizer,
   knownOptimizerNames,
@@ -19,6 +30,9 @@ export {
 } from '../toolkit/optimizer-spec.js';
 export type { OptionValue } from '../toolkit/optimizer-spec.js';
 export type { ImageDataset } from '../data/types.js';
+export type { Examples, ExamplesTask } from '../data/examples.js';
+export type { NextTokenDataset, TokenDataset } from '../data/text/types.js';
+export type { Tokenizer } from '../data/text/tokenizer.js';
 export type { AugmentOptions } from '../data/augment.js';
 export type { LearningRateSchedule } from '../schedules/learning-rate.js';
 export type {

@@ -13,6 +13,7 @@ export {
 export { objectiveFor, tokenCrossEntropy, type Objective } from './objective.js';
 export {
   dataKind,
+  datasetKind,
   modelForData,
   TRAINING_DEFAULTS,
   type DataKind,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { NextTokenDataset, TokenDataset } from '../data/text/types.js';
 import type { ImageDataset } from '../data/types.js';
 import { useBackend } from '../testing/backends.js';
-import { dataKind, modelForData, TRAINING_DEFAULTS } from './workload.js';
+import { dataKind, datasetKind, modelForData, TRAINING_DEFAULTS } from './workload.js';
 
 const images: ImageDataset = {
   images: new Uint8Array(4 * 4),
@@ -33,6 +33,9 @@ test('the kind of data decides the defaults: AdamW for text, momentum for images
   assert.equal(dataKind(images), 'images');
   assert.equal(dataKind(rows), 'text-classification');
   assert.equal(dataKind(windows), 'language-model');
+  assert.equal(datasetKind('fashion-mnist'), 'images');
+  assert.equal(datasetKind('spam-assassin'), 'text-classification');
+  assert.equal(datasetKind('sotu'), 'language-model');
   assert.equal(TRAINING_DEFAULTS['language-model'].model, 'lm');
   assert.equal(TRAINING_DEFAULTS['text-classification'].base, 'adamw');
   assert.equal(TRAINING_DEFAULTS.images.base, 'momentum');

@@ -14,12 +14,19 @@ import {
   ModelOptionError,
 } from '../models/index.js';
 import type { ModelSpec } from '../parallel/index.js';
+import { isTextDatasetName, textTask } from '../data/text/prepare.js';
 
 export type DataKind = 'images' | 'text-classification' | 'language-model';
 
 export function dataKind(examples: Examples): DataKind {
   if (isImageDataset(examples)) return 'images';
   return examplesTask(examples) === 'next-token' ? 'language-model' : 'text-classification';
+}
+
+/** The kind of data a dataset name gives, known before loading it (text names: tfjs-sam/text). */
+export function datasetKind(name: string): DataKind {
+  if (!isTextDatasetName(name)) return 'images';
+  return textTask(name) === 'language-model' ? 'language-model' : 'text-classification';
 }
 
 export interface TrainingDefaults {

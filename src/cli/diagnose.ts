@@ -7,18 +7,47 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createRandom, sampleWithoutReplacement } from '../util/random.js';
-import { imagesToTensor, labelsToTensor } from '../data/tensors.js';
+import { examplesTask, exampleTensors, type Examples } from '../data/examples.js';
+import { isTextDatasetName } from '../data/text/prepare.js';
+import { tokenizerFromJSON } from '../data/text/tokenizer.js';
 import {
   enableHigherOrderGradients,
   hessianEigenvalues,
   modelObjective,
   worstCaseSharpness,
+  type ModelLoss,
 } from '../diagnostics/index.js';
-import type { ImageDataset } from '../data/types.js';
 import type { FinalSharpness } from './results.js';
-import { loadSavedModel } from '../trainer/checkpoint.js';
+import { loadSavedModel, readCheckpointJson } from '../trainer/checkpoint.js';
+import { TOKENIZER_FILE } from '../trainer/trainer.js';
 import type { DiagnosticDataFlags } from './flags.js';
-import { prepareData } from './setup.js';
+import { prepareData, type DataOptions } from './setup.js';
+
+/** The loss the diagnostics measure on `examples`: the trainer's, written for second derivatives. */
+export function diagnosticLoss(examples: Examples): ModelLoss {
+  return examplesTask(examples) === 'next-token'
+    ? 'sparseCategoricalCrossentropyFromLogits'
+    : 'categoricalCrossentropy';
+}
+
+/**
+ * For a model trained on text: the data options that rebuild its tokens — its own tokenizer
+ * (`tokenizer.json` saved beside it) and its input length.
+ */
+function textDataOptions(modelPath: string, model: tfl.LayersModel): Partial<DataOptions> {
+  const dir = resolveModelDir(modelPath);
+  const json = readCheckpointJson(dir, TOKENIZER_FILE);
+  if (json === undefined) {
+    throw new Error(
+      `'${dir}' has no ${TOKENIZER_FILE}: the model was not trained on text by this version, so its vocabulary is unknown. Measure a model written by compare/train on this --dataset.`,
+    );
+  }
+  const seqLen = model.inputs[0]?.shape[1];
+  return {
+    fittedTokenizer: tokenizerFromJSON(json, join(dir, TOKENIZER_FILE)),
+    ...(typeof seqLen === 'number' ? { seqLen } : {}),
+  };
+}
 
 /**
  * The folder holding `model.json` + `weights.bin` for a path the user gave: that folder itself, a
@@ -50,31 +79,36 @@ export async function loadDiagnosticModel(path: string): Promise<tfl.LayersModel
   return loadSavedModel(resolveModelDir(path));
 }
 
-/** A seeded sample of the chosen split as tensors (the caller disposes them). */
+/**
+ * A seeded sample of the chosen split as tensors (the caller disposes them), and the loss to
+ * measure on it. Text data are encoded with the model's own tokenizer and input length.
+ */
 export async function diagnosticData(
   flags: DiagnosticDataFlags,
-): Promise<{ x: tf.Tensor; y: tf.Tensor; description: string }> {
+  modelPath: string,
+  model: tfl.LayersModel,
+): Promise<{ x: tf.Tensor; y: tf.Tensor; description: string; loss: ModelLoss }> {
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
     ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
+    ...(flags.textColumn === undefined ? {} : { textColumn: flags.textColumn }),
+    ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
     labelNoise: flags.labelNoise,
     validation: 0,
     seed: flags.dataSeed,
+    ...(isTextDatasetName(flags.dataset) ? textDataOptions(modelPath, model) : {}),
   });
   const split = flags.split === 'train' ? data.train : data.test;
   if (split == null) throw new Error(`the ${flags.split} split of ${flags.dataset} is empty.`);
   const count = Math.min(flags.samples, split.count);
   const indices = sampleWithoutReplacement(split.count, count, createRandom(flags.dataSeed + 7));
-  const x = imagesToTensor(split, indices);
-  const y = labelsToTensor(
-    Array.from(indices, (i) => split.labels[i] as number),
-    split.classes,
-  );
+  const { xs, ys } = exampleTensors(split, indices);
   return {
-    x,
-    y,
+    x: xs,
+    y: ys,
     description: `${count} ${flags.split} samples of ${data.description}`,
+    loss: diagnosticLoss(split),
   };
 }
 
@@ -84,21 +118,24 @@ export async function diagnosticData(
  */
 export async function finalSharpness(
   modelPath: string,
-  train: ImageDataset,
+  train: Examples,
   options: { samples: number; seed: number },
 ): Promise<FinalSharpness> {
   const model = await loadDiagnosticModel(modelPath);
   const count = Math.min(options.samples, train.count);
   const indices = sampleWithoutReplacement(train.count, count, createRandom(options.seed + 7));
-  const x = imagesToTensor(train, indices);
-  const y = labelsToTensor(
-    Array.from(indices, (i) => train.labels[i] as number),
-    train.classes,
-  );
+  const { xs: x, ys: y } = exampleTensors(train, indices);
   const undo = enableHigherOrderGradients();
   const started = performance.now();
   try {
-    const objective = modelObjective('compare --sharpness', model, x, y, undefined, false);
+    const objective = modelObjective(
+      'compare --sharpness',
+      model,
+      x,
+      y,
+      diagnosticLoss(train),
+      false,
+    );
     const eigen = hessianEigenvalues(objective.lossFn, objective.variables, {
       iterations: 20,
       seed: options.seed,

@@ -6,14 +6,27 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { AugmentOptions } from '../data/augment.js';
 import type { CommonHyperparameters } from '../toolkit/optimizer-spec.js';
+import { TOKENIZER_KINDS, type TokenizerKind } from '../data/text/tokenizer.js';
+import { isTextDatasetName, TEXT_DATASETS } from '../data/text/prepare.js';
+import { datasetKind, TRAINING_DEFAULTS } from '../trainer/workload.js';
 import { BACKENDS, DATASETS, type DatasetName } from './setup.js';
 
-export interface CommonFlags {
+/** The text flags of a run on `--dataset spam-assassin|sotu|text:FILE`. */
+export interface TextFlags {
+  textColumn?: string;
+  labelColumn?: string;
+  vocabSize?: number;
+  seqLen?: number;
+  tokenizer: TokenizerKind;
+}
+
+export interface CommonFlags extends TextFlags {
   dataset: DatasetName;
   dataDir?: string;
   trainSubset?: number;
   labelNoise: number;
   validation: number;
+  /** Filled in from the data's defaults (applyDataDefaults) when not given. */
   model: string;
   epochs: number;
   batchSize: number;
@@ -75,13 +88,60 @@ export function parseAugment(text: string | undefined): AugmentOptions | null {
   return options;
 }
 
-export function addCommonOptions(command: Command): Command {
+/** --dataset: an image set, a text corpus, or text:FILE (CSV/JSONL) / text:FOLDER (.txt files). */
+export function datasetName(text: string): DatasetName {
+  if ((DATASETS as readonly string[]).includes(text) || isTextDatasetName(text)) {
+    return text as DatasetName;
+  }
+  throw new InvalidArgumentError(
+    `--dataset is '${text}'; expected one of ${[...DATASETS, ...TEXT_DATASETS].join(', ')}, or text:FILE.csv|FILE.jsonl (your labelled texts) or text:FOLDER (.txt files for a language model).`,
+  );
+}
+
+const DATASET_HELP = `data set: ${[...DATASETS, ...TEXT_DATASETS].join(', ')}, text:FILE (CSV/JSONL) or text:FOLDER`;
+
+/** The text flags: columns of the user's file, tokenizer, vocabulary, tokens per example. */
+export function addTextOptions(command: Command): Command {
   return command
+    .option('--text-column <name>', 'text:FILE: the column (or JSON key) of the text', 'text')
+    .option('--label-column <name>', 'text:FILE: the column (or JSON key) of the label', 'label')
     .addOption(
-      new Option('--dataset <name>', 'data set')
-        .choices([...DATASETS])
-        .default('fashion-mnist-mini'),
+      new Option(
+        '--tokenizer <kind>',
+        'text: word level or byte-pair encoding, fitted on the training split',
+      )
+        .choices([...TOKENIZER_KINDS])
+        .default('word'),
     )
+    .option(
+      '--vocab-size <n>',
+      'text: vocabulary size (default 10000 for word-level classification, 8000 for a word-level language model, 4000 for bpe)',
+      numberIn('--vocab-size', 4, Infinity, true),
+    )
+    .option(
+      '--seq-len <n>',
+      'text: tokens per text (longer ones are cut) or context length of the language model (default 128)',
+      numberIn('--seq-len', 1, Infinity, true),
+    );
+}
+
+/**
+ * Fills the flags left out with the defaults of the data's kind (images: cnn, momentum, lr 0.05,
+ * weight decay 5e-4, 'sgd,sam'; text: transformer or lm, AdamW, lr 1e-3, weight decay 0.01,
+ * 'adamw,sam'); returns the optimizer list to compare when none was given.
+ */
+export function applyDataDefaults(flags: Partial<CommonFlags> & { dataset: DatasetName }): string {
+  const defaults = TRAINING_DEFAULTS[datasetKind(flags.dataset)];
+  flags.model ??= defaults.model;
+  flags.base ??= defaults.base;
+  flags.lr ??= defaults.learningRate;
+  flags.weightDecay ??= defaults.weightDecay;
+  return defaults.optimizers;
+}
+
+export function addCommonOptions(command: Command): Command {
+  return addTextOptions(command)
+    .option('--dataset <name>', DATASET_HELP, datasetName, 'fashion-mnist-mini')
     .option(
       '--data-dir <dir>',
       'folder of the data set files (Fashion-MNIST: found automatically after apt-get install dataset-fashion-mnist)',
@@ -103,21 +163,28 @@ export function addCommonOptions(command: Command): Command {
       numberIn('--validation', 0, 0.9),
       0,
     )
-    .option('--model <name>', 'mlp, cnn, resnet20, wrn, lstm, transformer', 'cnn')
+    .option(
+      '--model <name>',
+      'images: mlp, cnn (default), resnet20, wrn, lstm, transformer; texts: transformer (default), lstm; language model: lm (default)',
+    )
     .option('--epochs <n>', 'epochs', numberIn('--epochs', 1, Infinity, true), 1)
     .option('--batch-size <n>', 'batch size', numberIn('--batch-size', 1, Infinity, true), 128)
-    .option('--lr <rate>', 'peak learning rate', numberIn('--lr', 0), 0.05)
+    .option(
+      '--lr <rate>',
+      'peak learning rate (default 0.05 for images, 1e-3 for text)',
+      numberIn('--lr', 0),
+    )
     .option('--momentum <m>', 'momentum of the momentum base', numberIn('--momentum', 0, 1), 0.9)
     .option(
       '--weight-decay <wd>',
-      'weight decay (coupled L2 for sgd/momentum/adam, decoupled for adamw)',
+      'weight decay (coupled L2 for sgd/momentum/adam, decoupled for adamw; default 5e-4 for images, 0.01 for text)',
       numberIn('--weight-decay', 0),
-      5e-4,
     )
     .addOption(
-      new Option('--base <name>', 'base optimizer of the SAM family')
-        .choices(['momentum', 'sgd', 'adam', 'adamw', 'rmsprop'])
-        .default('momentum'),
+      new Option(
+        '--base <name>',
+        'base optimizer of the SAM family (default momentum for images, adamw for text)',
+      ).choices(['momentum', 'sgd', 'adam', 'adamw', 'rmsprop']),
     )
     .option(
       '--rho <rho>',
@@ -169,7 +236,7 @@ export function hyperparameters(flags: CommonFlags): CommonHyperparameters {
 }
 
 /** The data flags of `sharpness` and `landscape`: the data a saved model is measured on. */
-export interface DiagnosticDataFlags {
+export interface DiagnosticDataFlags extends TextFlags {
   dataset: DatasetName;
   dataDir?: string;
   trainSubset?: number;
@@ -211,12 +278,8 @@ export function fraction(name: string) {
 }
 
 export function addDataOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--dataset <name>', 'data set')
-        .choices([...DATASETS])
-        .default('fashion-mnist-mini'),
-    )
+  return addTextOptions(command)
+    .option('--dataset <name>', DATASET_HELP, datasetName, 'fashion-mnist-mini')
     .option('--data-dir <dir>', 'folder of the data set files')
     .option(
       '--train-subset <n>',

@@ -21,6 +21,8 @@ import {
 import { parseAugment, type CommonFlags } from './flags.js';
 import { folderName, runOne, wasInterrupted, type RunSpec } from './run.js';
 import { modelBuilder, type PreparedData } from './setup.js';
+import { modelForData } from '../trainer/workload.js';
+import { isTextDatasetName } from '../data/text/prepare.js';
 
 /** Trains every (optimizer, seed) pair; returns one aggregated result per optimizer. */
 export async function runMatrix(
@@ -51,16 +53,7 @@ export async function runMatrix(
         // Plain optimizers have no perturbation to split: they train as usual next to SAM.
         mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
         // The zoo spec modelBuilder builds, so that every worker builds the same model.
-        dataParallel:
-          flags.workers > 1
-            ? {
-                model: {
-                  name: flags.model,
-                  options: { inputShape: data.train.shape, classes: data.train.classes, seed },
-                } as ModelSpec,
-                replicas: flags.workers,
-              }
-            : null,
+        dataParallel: flags.workers > 1 ? dataParallelModel(flags, data, seed) : null,
         augment: parseAugment(flags.augment),
         dir: join(out, 'runs', folderName(spec.label, seed)),
         resume: flags.resume,
@@ -80,6 +73,21 @@ export async function runMatrix(
     results.push({ ...aggregate(spec.label, passes(spec, data, flags), epochs, runs), ...extra });
   }
   return results;
+}
+
+/** The zoo spec each data-parallel worker rebuilds; a language model cannot be split yet. */
+function dataParallelModel(
+  flags: CommonFlags,
+  data: PreparedData,
+  seed: number,
+): { model: ModelSpec; replicas: number } {
+  const spec = modelForData(flags.model, data.train, seed).spec;
+  if (spec === null) {
+    throw new Error(
+      `--workers ${flags.workers}: data-parallel steps train classifiers only; the language model '${flags.model}' trains on one thread: use --workers 1.`,
+    );
+  }
+  return { model: spec, replicas: flags.workers };
 }
 
 function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
@@ -139,6 +147,13 @@ export function baseResults(
       mSharpness: flags.mSharpness,
       workers: flags.workers,
       augment: flags.augment ?? 'none',
+      ...(isTextDatasetName(flags.dataset)
+        ? {
+            tokenizer: data.tokenizer?.kind ?? flags.tokenizer,
+            vocabSize: data.tokenizer?.vocabSize ?? flags.vocabSize,
+            seqLen: flags.seqLen ?? 128,
+          }
+        : {}),
     },
   };
 }

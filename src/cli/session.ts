@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MODEL_NAMES } from '../models/index.js';
+import { LANGUAGE_MODEL_NAMES, MODEL_NAMES } from '../models/index.js';
+import { modelForData } from '../trainer/workload.js';
 import type { OptimizerSpec } from '../toolkit/optimizer-spec.js';
 import { checkOptimizers } from './checks.js';
 import { parseAugment, type CommonFlags } from './flags.js';
@@ -27,8 +28,9 @@ export async function setup(
   seed: number,
   specs: readonly OptimizerSpec[],
 ): Promise<{ backend: string; data: PreparedData }> {
-  if (!(MODEL_NAMES as readonly string[]).includes(flags.model)) {
-    throw new Error(`--model is '${flags.model}'; expected one of ${MODEL_NAMES.join(', ')}.`);
+  const models = [...MODEL_NAMES, ...LANGUAGE_MODEL_NAMES] as readonly string[];
+  if (!models.includes(flags.model)) {
+    throw new Error(`--model is '${flags.model}'; expected one of ${models.join(', ')}.`);
   }
   parseAugment(flags.augment);
   const backend = await startBackend(flags.backend, () => undefined);
@@ -40,7 +42,14 @@ export async function setup(
     labelNoise: flags.labelNoise,
     validation: flags.validation,
     seed,
+    tokenizer: flags.tokenizer,
+    ...(flags.textColumn === undefined ? {} : { textColumn: flags.textColumn }),
+    ...(flags.labelColumn === undefined ? {} : { labelColumn: flags.labelColumn }),
+    ...(flags.vocabSize === undefined ? {} : { vocabSize: flags.vocabSize }),
+    ...(flags.seqLen === undefined ? {} : { seqLen: flags.seqLen }),
   });
+  // A model that cannot read these data fails here, before any training.
+  modelForData(flags.model, data.train, seed).build().dispose();
   console.log(`${data.description}; model ${flags.model}; ${backend} backend`);
   return { backend, data };
 }

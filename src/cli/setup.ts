@@ -8,8 +8,11 @@ import { loadFashionMnist, loadMnist } from '../data/mnist.js';
 import { subsetDataset } from '../data/dataset.js';
 import { classBalancedIndices, trainValidationSplit } from '../data/split.js';
 import type { ImageDataset } from '../data/types.js';
-import { buildModel, type ModelName } from '../models/index.js';
+import type { Examples } from '../data/examples.js';
+import { isTextDatasetName, prepareTextData, type TEXT_DATASETS } from '../data/text/prepare.js';
+import type { Tokenizer, TokenizerKind } from '../data/text/tokenizer.js';
 import type { TrainerData } from '../trainer/trainer.js';
+import { modelForData } from '../trainer/workload.js';
 
 export const DATASETS = [
   'fashion-mnist-mini',
@@ -18,7 +21,9 @@ export const DATASETS = [
   'cifar10',
   'cifar100',
 ] as const;
-export type DatasetName = (typeof DATASETS)[number];
+/** An image set, a text corpus, or the user's text (text:FILE.csv|jsonl, text:FOLDER). */
+export type DatasetName =
+  (typeof DATASETS)[number] | (typeof TEXT_DATASETS)[number] | `text:${string}`;
 export const BACKENDS = ['wasm', 'cpu', 'node'] as const;
 
 export interface DataOptions {
@@ -31,12 +36,20 @@ export interface DataOptions {
   /** Fraction of the training set held out for validation (0 = none). */
   validation: number;
   seed: number;
+  /** Text data: columns of text:FILE, tokenizer, vocabulary, tokens per example. */
+  textColumn?: string;
+  labelColumn?: string;
+  tokenizer?: TokenizerKind;
+  vocabSize?: number;
+  seqLen?: number;
+  /** Text data: encode with this tokenizer (a saved model's) instead of fitting one. */
+  fittedTokenizer?: Tokenizer;
 }
 
 export interface PreparedData extends TrainerData {
-  train: ImageDataset;
-  validation: ImageDataset | null;
-  test: ImageDataset;
+  train: Examples;
+  validation: Examples | null;
+  test: Examples | null;
   description: string;
   flippedLabels: number;
 }
@@ -80,7 +93,36 @@ async function loadDataset(options: DataOptions) {
   }
 }
 
+/** Text corpora through tfjs-sam/text: splits, subsets, noise and the tokenizer in one place. */
+async function prepareText(options: DataOptions): Promise<PreparedData> {
+  const optional = <K extends keyof DataOptions>(key: K, as: string = key) =>
+    options[key] === undefined ? {} : { [as]: options[key] };
+  const prepared = await prepareTextData({
+    dataset: options.dataset,
+    seed: options.seed,
+    labelNoise: options.labelNoise,
+    validation: options.validation,
+    ...optional('dataDir'),
+    ...optional('trainSubset'),
+    ...optional('textColumn'),
+    ...optional('labelColumn'),
+    ...optional('tokenizer'),
+    ...optional('vocabSize'),
+    ...optional('seqLen', 'seqLength'),
+    ...optional('fittedTokenizer'),
+  });
+  return {
+    train: prepared.train,
+    validation: prepared.validation,
+    test: prepared.test,
+    tokenizer: prepared.tokenizer,
+    description: prepared.description,
+    flippedLabels: prepared.flippedLabels,
+  };
+}
+
 export async function prepareData(options: DataOptions): Promise<PreparedData> {
+  if (isTextDatasetName(options.dataset)) return prepareText(options);
   const loaded = await loadDataset(options);
   let train: ImageDataset = loaded.train;
   if (options.trainSubset !== undefined) {
@@ -138,13 +180,8 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
 
 export function modelBuilder(
   name: string,
-  data: { train: ImageDataset },
+  data: { train: Examples },
   seed: number,
 ): () => tfl.LayersModel {
-  return () =>
-    buildModel(name as ModelName, {
-      inputShape: data.train.shape,
-      classes: data.train.classes,
-      seed,
-    });
+  return modelForData(name, data.train, seed).build;
 }

@@ -11,6 +11,9 @@ import { createRandom, permutation, sampleWithoutReplacement } from '../../util/
 import { loadSotu, loadSpamAssassin, loadTextFolder } from './corpora.js';
 import { loadLabeledTextFile } from './table.js';
 import { fitTokenizer, type Tokenizer, type TokenizerKind, TOKENIZER_KINDS } from './tokenizer.js';
+import { encodeTexts, encodeWindows } from './encode.js';
+
+export { encodeTexts, encodeWindows };
 import type {
   LanguageCorpus,
   NextTokenDataset,
@@ -107,72 +110,6 @@ function checkFractionFlag(flag: string, value: number, max = 0.9): number {
     throw new TextDataError(`${flag} is ${value}; expected a number in [0, ${max}].`);
   }
   return value;
-}
-
-/** Rows of `seqLength` ids per text (cut, or padded with the pad id 0). */
-export function encodeTexts(
-  texts: readonly string[],
-  labels: Int32Array,
-  classes: number,
-  tokenizer: Tokenizer,
-  seqLength: number,
-  classNames?: readonly string[],
-): { dataset: TokenDataset; truncated: number; total: number } {
-  const tokens = new Int32Array(texts.length * seqLength).fill(tokenizer.padId);
-  let truncated = 0;
-  let total = 0;
-  texts.forEach((text, row) => {
-    const ids = tokenizer.encode(text);
-    total += ids.length;
-    truncated += Math.max(0, ids.length - seqLength);
-    tokens.set(ids.subarray(0, seqLength), row * seqLength);
-  });
-  const dataset: TokenDataset = {
-    kind: 'tokens',
-    tokens,
-    seqLength,
-    count: texts.length,
-    labels,
-    classes,
-    vocabSize: tokenizer.vocabSize,
-    ...(classNames === undefined ? {} : { classNames }),
-  };
-  return { dataset, truncated, total };
-}
-
-/**
- * Non-overlapping windows of `seqLength + 1` ids over the documents' tokens, each document
- * followed by the end-of-text id. Throws when the documents hold fewer than `seqLength + 1` tokens.
- */
-export function encodeWindows(
-  texts: readonly string[],
-  tokenizer: Tokenizer,
-  seqLength: number,
-  part: string,
-): NextTokenDataset {
-  const pieces = texts.map((text) => tokenizer.encode(text));
-  const length = pieces.reduce((sum, p) => sum + p.length + 1, 0);
-  const stream = new Int32Array(length);
-  let cursor = 0;
-  for (const piece of pieces) {
-    stream.set(piece, cursor);
-    cursor += piece.length;
-    stream[cursor++] = tokenizer.endId;
-  }
-  const count = Math.floor((length - 1) / seqLength);
-  if (count < 1) {
-    throw new TextDataError(
-      `the ${part} documents hold ${length} tokens, fewer than one window of --seq-len ${seqLength} + 1; use a shorter --seq-len or more text.`,
-    );
-  }
-  const tokens = new Int32Array(count * (seqLength + 1));
-  for (let row = 0; row < count; row++) {
-    tokens.set(
-      stream.subarray(row * seqLength, row * seqLength + seqLength + 1),
-      row * (seqLength + 1),
-    );
-  }
-  return { kind: 'next-token', tokens, seqLength, count, vocabSize: tokenizer.vocabSize };
 }
 
 function tokenizerFor(

@@ -14,17 +14,45 @@ import { parseArgs as parseCommandLine } from 'node:util';
 import { choiceFlag, integerFlag, machineInfo, median, writeJson } from './report.js';
 import {
   BENCH_MODELS,
+  TEXT_BENCH_MODELS,
+  TEXT_WORKLOADS,
   WORKLOADS,
   buildWorkloadModel,
   workloadTargets,
   type BenchModel,
+  type TextBenchModel,
 } from './workloads.js';
+
+const ALL_MODELS = [...BENCH_MODELS, ...TEXT_BENCH_MODELS] as const;
+type AnyBenchModel = BenchModel | TextBenchModel;
+
+/** The model, one batch of inputs and targets, and the batch size of a workload. */
+function workload(model: AnyBenchModel) {
+  if ((TEXT_BENCH_MODELS as readonly string[]).includes(model)) {
+    const work = TEXT_WORKLOADS[model as TextBenchModel];
+    return {
+      net: work.build(),
+      x: work.inputs(),
+      y: work.targets(),
+      batch: work.batch,
+      loss: work.loss,
+    };
+  }
+  const work = WORKLOADS[model as BenchModel];
+  return {
+    net: buildWorkloadModel(work),
+    x: work.inputs(),
+    y: workloadTargets(work),
+    batch: work.batch,
+    loss: undefined,
+  };
+}
 
 const BENCH_BACKENDS = ['wasm', 'wasm-stock', 'cpu'] as const;
 type BenchBackend = (typeof BENCH_BACKENDS)[number];
 
 interface Args {
-  models: BenchModel[];
+  models: AnyBenchModel[];
   backends: BenchBackend[];
   steps: number;
   warmup: number;
@@ -48,7 +76,7 @@ function parseArgs(argv: string[]): Args {
     models:
       values.model === undefined
         ? [...BENCH_MODELS]
-        : [choiceFlag('--model', values.model, BENCH_MODELS)],
+        : [choiceFlag('--model', values.model, ALL_MODELS)],
     backends:
       values.backend === undefined
         ? [...BENCH_BACKENDS]
@@ -74,7 +102,7 @@ async function activate(backend: BenchBackend): Promise<void> {
 }
 
 interface Result {
-  model: BenchModel;
+  model: AnyBenchModel;
   backend: BenchBackend;
   batch: number;
   msPerStep: number | null;
@@ -86,17 +114,20 @@ interface Result {
   error?: string;
 }
 
-async function measure(model: BenchModel, backend: BenchBackend, args: Args): Promise<Result> {
+async function measure(model: AnyBenchModel, backend: BenchBackend, args: Args): Promise<Result> {
   await activate(backend);
-  const work = WORKLOADS[model];
-  const net = buildWorkloadModel(work);
-  net.compile({ optimizer: tf.train.sgd(0.01), loss: 'sparseCategoricalCrossentropy' });
-  const x = work.inputs();
-  const y = workloadTargets(work);
+  const { net, x, y, batch, loss } = workload(model);
+  const optimizer = tf.train.sgd(0.01);
+  net.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
+  // The compiled loss through trainOnBatch, or the workload's own loss through minimize.
+  const trainStep = async () => {
+    if (loss === undefined) await net.trainOnBatch(x, y);
+    else optimizer.minimize(() => loss(net, x, y), true)?.dispose();
+  };
   const base: Result = {
     model,
     backend,
-    batch: work.batch,
+    batch,
     msPerStep: null,
     medianMsPerStep: null,
     steps: args.steps,
@@ -104,18 +135,16 @@ async function measure(model: BenchModel, backend: BenchBackend, args: Args): Pr
     loadAverage: [os.loadavg()[0] ?? NaN, NaN],
   };
   try {
-    for (let i = 0; i < args.warmup; i++) await net.trainOnBatch(x, y);
+    for (let i = 0; i < args.warmup; i++) await trainStep();
     const stepMs: number[] = [];
     for (let i = 0; i < args.steps; i++) {
       const start = performance.now();
-      await net.trainOnBatch(x, y);
+      await trainStep();
       stepMs.push(performance.now() - start);
     }
     base.msPerStep = stepMs.reduce((a, b) => a + b, 0) / args.steps;
     base.medianMsPerStep = median(stepMs);
-    const profile = await tf.profile(async () => {
-      await net.trainOnBatch(x, y);
-    });
+    const profile = await tf.profile(trainStep);
     const byKernel = new Map<string, number>();
     for (const k of profile.kernels) {
       const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
@@ -123,7 +152,7 @@ async function measure(model: BenchModel, backend: BenchBackend, args: Args): Pr
     }
     base.topKernels = [...byKernel.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 5)
+      .slice(0, 8)
       .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
       .join(', ');
   } catch (error) {

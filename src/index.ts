@@ -96,6 +96,7 @@ export {
   selectBackend,
   useFastestBackend,
   registerWasmTrainingKernels,
+  registerCpuTrainingKernels,
   type BackendChoice,
   type SelectBackendOptions,
 } from './backend/index.js';

@@ -17,6 +17,7 @@ export default defineConfig({
       input: {
         valleys: fileURLToPath(new URL('./index.html', import.meta.url)),
         train: fileURLToPath(new URL('./train.html', import.meta.url)),
+        spam: fileURLToPath(new URL('./spam.html', import.meta.url)),
       },
     },
   },

@@ -7,18 +7,46 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createRandom, sampleWithoutReplacement } from 'tfjs-sam/toolkit';
-import { imagesToTensor, labelsToTensor, type ImageDataset } from 'tfjs-sam/data';
+import { examplesTask, exampleTensors, type Examples } from 'tfjs-sam/data';
+import { isTextDatasetName, tokenizerFromJSON } from 'tfjs-sam/text';
 import {
   enableHigherOrderGradients,
   hessianEigenvalues,
   modelObjective,
   worstCaseSharpness,
+  type ModelLoss,
 } from 'tfjs-sam/diagnostics';
 import type { FinalSharpness } from './results.js';
 import { loadSavedModel } from 'tfjs-sam/node';
-import { toModelInput } from 'tfjs-sam/trainer';
+import { readCheckpointJson, TOKENIZER_FILE, toModelInput } from 'tfjs-sam/trainer';
 import type { DiagnosticDataFlags } from './flags.js';
-import { prepareData } from './setup.js';
+import { prepareData, type DataOptions } from './setup.js';
+
+/** The loss the diagnostics measure on `examples`: the trainer's, written for second derivatives. */
+export function diagnosticLoss(examples: Examples): ModelLoss {
+  return examplesTask(examples) === 'next-token'
+    ? 'sparseCategoricalCrossentropyFromLogits'
+    : 'categoricalCrossentropy';
+}
+
+/**
+ * For a model trained on text: the data options that rebuild its tokens — its own tokenizer
+ * (`tokenizer.json` saved beside it) and its input length.
+ */
+function textDataOptions(modelPath: string, model: tfl.LayersModel): Partial<DataOptions> {
+  const dir = resolveModelDir(modelPath);
+  const json = readCheckpointJson(dir, TOKENIZER_FILE);
+  if (json === undefined) {
+    throw new Error(
+      `'${dir}' has no ${TOKENIZER_FILE}: the model was not trained on text by this version, so its vocabulary is unknown. Measure a model written by compare/train on this --dataset.`,
+    );
+  }
+  const seqLen = model.inputs[0]?.shape[1];
+  return {
+    fittedTokenizer: tokenizerFromJSON(json, join(dir, TOKENIZER_FILE)),
+    ...(typeof seqLen === 'number' ? { seqLen } : {}),
+  };
+}
 
 /**
  * The folder holding `model.json` + `weights.bin` for a path the user gave: that folder itself, a
@@ -50,13 +78,17 @@ export async function loadDiagnosticModel(path: string): Promise<tfl.LayersModel
   return loadSavedModel(resolveModelDir(path));
 }
 
-/** A seeded sample of the chosen split as tensors (the caller disposes them). */
+/**
+ * A seeded sample of the chosen split as tensors (the caller disposes them), and the loss to
+ * measure on it. Text data are encoded with the model's own tokenizer and input length.
+ */
 export async function diagnosticData(
   flags: DiagnosticDataFlags,
-  model?: tfl.LayersModel,
-): Promise<{ x: tf.Tensor; y: tf.Tensor; description: string }> {
-  const inputShape = model?.inputs[0]?.shape.slice(1);
-  const classes = model?.outputs[0]?.shape[1];
+  modelPath: string,
+  model: tfl.LayersModel,
+): Promise<{ x: tf.Tensor; y: tf.Tensor; description: string; loss: ModelLoss }> {
+  const inputShape = model.inputs[0]?.shape.slice(1);
+  const classes = model.outputs[0]?.shape[1];
   const data = await prepareData({
     dataset: flags.dataset,
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
@@ -70,9 +102,11 @@ export async function diagnosticData(
       ? { fit: { inputShape: inputShape as number[], classes } }
       : {}),
     ...(flags.trainSubset === undefined ? {} : { trainSubset: flags.trainSubset }),
+    ...(flags.textColumn === undefined ? {} : { textColumn: flags.textColumn }),
     labelNoise: flags.labelNoise,
     validation: 0,
     seed: flags.dataSeed,
+    ...(isTextDatasetName(flags.dataset) ? textDataOptions(modelPath, model) : {}),
   });
   const split = flags.split === 'train' ? data.train : data.test;
   if (split == null) {
@@ -82,17 +116,14 @@ export async function diagnosticData(
   }
   const count = Math.min(flags.samples, split.count);
   const indices = sampleWithoutReplacement(split.count, count, createRandom(flags.dataSeed + 7));
-  const images = imagesToTensor(split, indices);
-  const x = model === undefined ? images : toModelInput(model, images);
-  if (x !== images) images.dispose();
-  const y = labelsToTensor(
-    Array.from(indices, (i) => split.labels[i] as number),
-    split.classes,
-  );
+  const { xs: inputs, ys } = exampleTensors(split, indices);
+  const xs = toModelInput(model, inputs);
+  if (xs !== inputs) inputs.dispose();
   return {
-    x,
-    y,
+    x: xs,
+    y: ys,
     description: `${count} ${flags.split} samples of ${data.description}`,
+    loss: diagnosticLoss(split),
   };
 }
 
@@ -102,23 +133,26 @@ export async function diagnosticData(
  */
 export async function finalSharpness(
   modelPath: string,
-  train: ImageDataset,
+  train: Examples,
   options: { samples: number; seed: number },
 ): Promise<FinalSharpness> {
   const model = await loadDiagnosticModel(modelPath);
   const count = Math.min(options.samples, train.count);
   const indices = sampleWithoutReplacement(train.count, count, createRandom(options.seed + 7));
-  const images = imagesToTensor(train, indices);
-  const x = toModelInput(model, images);
-  if (x !== images) images.dispose();
-  const y = labelsToTensor(
-    Array.from(indices, (i) => train.labels[i] as number),
-    train.classes,
-  );
+  const { xs: inputs, ys: y } = exampleTensors(train, indices);
+  const x = toModelInput(model, inputs);
+  if (x !== inputs) inputs.dispose();
   const undo = enableHigherOrderGradients();
   const started = performance.now();
   try {
-    const objective = modelObjective('compare --sharpness', model, x, y, undefined, false);
+    const objective = modelObjective(
+      'compare --sharpness',
+      model,
+      x,
+      y,
+      diagnosticLoss(train),
+      false,
+    );
     const eigen = hessianEigenvalues(objective.lossFn, objective.variables, {
       iterations: 20,
       seed: options.seed,

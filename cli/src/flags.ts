@@ -6,10 +6,26 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { AugmentOptions } from 'tfjs-sam/data';
 import type { CommonHyperparameters } from 'tfjs-sam/toolkit';
+import {
+  isTextDatasetName,
+  TEXT_DATASETS,
+  TOKENIZER_KINDS,
+  type TokenizerKind,
+} from 'tfjs-sam/text';
+import { datasetKind, TRAINING_DEFAULTS } from 'tfjs-sam/trainer';
 import { DATA_FORMATS } from './data/user-data.js';
 import { BACKENDS, DATASETS, type DatasetName } from './setup.js';
 
-export interface CommonFlags {
+/** The text flags of a run on `--dataset spam-assassin|sotu|text:FILE`. */
+export interface TextFlags {
+  textColumn?: string;
+  labelColumn?: string;
+  vocabSize?: number;
+  seqLen?: number;
+  tokenizer: TokenizerKind;
+}
+
+export interface CommonFlags extends TextFlags {
   dataset: DatasetName;
   dataDir?: string;
   data?: string;
@@ -20,6 +36,7 @@ export interface CommonFlags {
   validation: number;
   /** Seed of the training subset, the validation split and the label noise. */
   dataSeed: number;
+  /** Filled in from the data's defaults (applyDataDefaults) when not given. */
   model: string;
   epochs: number;
   batchSize: number;
@@ -103,23 +120,69 @@ export function parseAugment(text: string | undefined): AugmentOptions | null {
   return options;
 }
 
-export function addCommonOptions(command: Command): Command {
+/** --dataset: an image set, a text corpus, or text:FILE (CSV/JSONL) / text:FOLDER (.txt files). */
+export function datasetName(text: string): DatasetName {
+  if ((DATASETS as readonly string[]).includes(text) || isTextDatasetName(text)) {
+    return text as DatasetName;
+  }
+  throw new InvalidArgumentError(
+    `--dataset is '${text}'; expected one of ${[...DATASETS, ...TEXT_DATASETS].join(', ')}, or text:FILE.csv|FILE.jsonl (your labelled texts) or text:FOLDER (.txt files for a language model).`,
+  );
+}
+
+const DATASET_HELP = `data set: ${[...DATASETS, ...TEXT_DATASETS].join(', ')}, text:FILE (CSV/JSONL) or text:FOLDER`;
+
+/** The text flags: columns of the user's file, tokenizer, vocabulary, tokens per example. */
+export function addTextOptions(command: Command): Command {
   return command
-    .addOption(
-      new Option('--dataset <name>', 'data set')
-        .choices([...DATASETS])
-        .default('fashion-mnist-mini'),
+    .option('--text-column <name>', 'text:FILE: the column (or JSON key) of the text', 'text')
+    .option(
+      '--label-column <name>',
+      'the label column (or JSON key) of --data CSV or JSON Lines (a name or a 0-based index; default: label, else the last) and of text:FILE (default: label)',
     )
+    .addOption(
+      new Option(
+        '--tokenizer <kind>',
+        'text: word level or byte-pair encoding, fitted on the training split',
+      )
+        .choices([...TOKENIZER_KINDS])
+        .default('word'),
+    )
+    .option(
+      '--vocab-size <n>',
+      'text: vocabulary size (default 10000 for word-level classification, 8000 for a word-level language model, 4000 for bpe)',
+      numberIn('--vocab-size', 4, Infinity, true),
+    )
+    .option(
+      '--seq-len <n>',
+      'text: tokens per text (longer ones are cut) or context length of the language model (default 128)',
+      numberIn('--seq-len', 1, Infinity, true),
+    );
+}
+
+/**
+ * Fills the flags left out with the defaults of the data's kind (images: cnn, momentum, lr 0.05,
+ * weight decay 5e-4, 'sgd,sam'; text: transformer or lm, AdamW, lr 1e-3, weight decay 0.01,
+ * 'adamw,sam'); returns the optimizer list to compare when none was given.
+ */
+export function applyDataDefaults(flags: Partial<CommonFlags> & { dataset: DatasetName }): string {
+  const defaults = TRAINING_DEFAULTS[datasetKind(flags.dataset)];
+  flags.model ??= defaults.model;
+  flags.base ??= defaults.base;
+  flags.lr ??= defaults.learningRate;
+  flags.weightDecay ??= defaults.weightDecay;
+  return defaults.optimizers;
+}
+
+export function addCommonOptions(command: Command): Command {
+  return addTextOptions(command)
+    .option('--dataset <name>', DATASET_HELP, datasetName, 'fashion-mnist-mini')
     .option(
       '--data-dir <dir>',
       'folder of the data set files (Fashion-MNIST: found automatically after apt-get install dataset-fashion-mnist)',
     )
     .option('--data <path>', `your training data, in place of --dataset: ${DATA_FORMATS}`)
     .option('--test-data <path>', 'your test data, in the format of --data (evaluated each epoch)')
-    .option(
-      '--label-column <name>',
-      'the label column of --data CSV or JSON Lines (a name or a 0-based index; default: label, else the last)',
-    )
     .option(
       '--train-subset <n>',
       'train on this many samples (class-balanced, seeded)',
@@ -145,23 +208,26 @@ export function addCommonOptions(command: Command): Command {
     )
     .option(
       '--model <name|file>',
-      'mlp, cnn, resnet20, wrn, lstm, transformer, or your tfjs-layers model.json (with weights: each seed starts from them; without: a fresh seeded initialization per seed)',
-      'cnn',
+      'images: mlp, cnn (default), resnet20, wrn, lstm, transformer; texts: transformer (default), lstm; language model: lm (default); or your tfjs-layers model.json (with weights: each seed starts from them; without: a fresh seeded initialization per seed)',
     )
     .option('--epochs <n>', 'epochs', numberIn('--epochs', 1, Infinity, true), 1)
     .option('--batch-size <n>', 'batch size', numberIn('--batch-size', 1, Infinity, true), 128)
-    .option('--lr <rate>', 'peak learning rate', numberIn('--lr', 0), 0.05)
+    .option(
+      '--lr <rate>',
+      'peak learning rate (default 0.05 for images, 1e-3 for text)',
+      numberIn('--lr', 0),
+    )
     .option('--momentum <m>', 'momentum of the momentum base', numberIn('--momentum', 0, 1), 0.9)
     .option(
       '--weight-decay <wd>',
-      'weight decay (coupled L2 for sgd/momentum/adam, decoupled for adamw)',
+      'weight decay (coupled L2 for sgd/momentum/adam, decoupled for adamw; default 5e-4 for images, 0.01 for text)',
       numberIn('--weight-decay', 0),
-      5e-4,
     )
     .addOption(
-      new Option('--base <name>', 'base optimizer of the SAM family')
-        .choices(['momentum', 'sgd', 'adam', 'adamw', 'rmsprop'])
-        .default('momentum'),
+      new Option(
+        '--base <name>',
+        'base optimizer of the SAM family (default momentum for images, adamw for text)',
+      ).choices(['momentum', 'sgd', 'adam', 'adamw', 'rmsprop']),
     )
     .option(
       '--rho <rho>',
@@ -232,7 +298,7 @@ export function hyperparameters(flags: CommonFlags): CommonHyperparameters {
 }
 
 /** The data flags of `sharpness` and `landscape`: the data a saved model is measured on. */
-export interface DiagnosticDataFlags {
+export interface DiagnosticDataFlags extends TextFlags {
   dataset: DatasetName;
   dataDir?: string;
   data?: string;
@@ -277,19 +343,11 @@ export function fraction(name: string) {
 }
 
 export function addDataOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--dataset <name>', 'data set')
-        .choices([...DATASETS])
-        .default('fashion-mnist-mini'),
-    )
+  return addTextOptions(command)
+    .option('--dataset <name>', DATASET_HELP, datasetName, 'fashion-mnist-mini')
     .option('--data-dir <dir>', 'folder of the data set files')
     .option('--data <path>', `your training data, in place of --dataset: ${DATA_FORMATS}`)
     .option('--test-data <path>', 'your test data, in the format of --data (evaluated each epoch)')
-    .option(
-      '--label-column <name>',
-      'the label column of --data CSV or JSON Lines (a name or a 0-based index; default: label, else the last)',
-    )
     .option(
       '--train-subset <n>',
       'the training subset the model was trained on (as given to compare/train)',

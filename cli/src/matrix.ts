@@ -1,7 +1,8 @@
 /** Runs every (optimizer, seed) pair of a command and writes its results.json and report. */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { batchCount } from 'tfjs-sam/trainer';
+import { batchCount, modelForData } from 'tfjs-sam/trainer';
+import { isTextDatasetName } from 'tfjs-sam/text';
 import type { ModelSpec } from 'tfjs-sam/parallel';
 import {
   buildOptimizer,
@@ -54,16 +55,7 @@ export async function runMatrix(
         sharpnessEpochs: flags.sharpnessEpochs ?? null,
         accumulate: flags.accumulate,
         // The zoo spec modelBuilder builds, so that every worker builds the same model.
-        dataParallel:
-          flags.workers > 1
-            ? {
-                model: {
-                  name: flags.model,
-                  options: { inputShape: data.train.shape, classes: data.train.classes, seed },
-                } as ModelSpec,
-                replicas: flags.workers,
-              }
-            : null,
+        dataParallel: flags.workers > 1 ? dataParallelModel(flags, data, seed) : null,
         augment: parseAugment(flags.augment),
         dir: join(out, 'runs', folderName(spec.label, seed)),
         resume: flags.resume,
@@ -91,6 +83,21 @@ export async function runMatrix(
     results.push({ ...aggregate(spec.label, passes(spec, data, flags), epochs, runs), ...extra });
   }
   return results;
+}
+
+/** The zoo spec each data-parallel worker rebuilds; a language model cannot be split yet. */
+function dataParallelModel(
+  flags: CommonFlags,
+  data: PreparedData,
+  seed: number,
+): { model: ModelSpec; replicas: number } {
+  const spec = modelForData(flags.model, data.train, seed).spec;
+  if (spec === null) {
+    throw new Error(
+      `--workers ${flags.workers}: data-parallel steps train classifiers only; the language model '${flags.model}' trains on one thread: use --workers 1.`,
+    );
+  }
+  return { model: spec, replicas: flags.workers };
 }
 
 function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
@@ -157,6 +164,13 @@ export function baseResults(
           : `${flags.sharpnessEpochs.from ?? 1}:${flags.sharpnessEpochs.to ?? ''}`,
       workers: flags.workers,
       augment: flags.augment ?? 'none',
+      ...(isTextDatasetName(flags.dataset)
+        ? {
+            tokenizer: data.tokenizer?.kind ?? flags.tokenizer,
+            vocabSize: data.tokenizer?.vocabSize ?? flags.vocabSize,
+            seqLen: flags.seqLen ?? 128,
+          }
+        : {}),
     },
   };
 }

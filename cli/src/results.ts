@@ -6,6 +6,7 @@ import {
   accuracyVsRho,
   generalizationGap,
   learningCurves,
+  perplexityCurves,
   stepTimes,
   type CurvePoint,
 } from './report/charts.js';
@@ -20,6 +21,9 @@ const METRICS = [
   'validationAccuracy',
   'testLoss',
   'testAccuracy',
+  'trainPerplexity',
+  'validationPerplexity',
+  'testPerplexity',
 ] as const;
 type Metric = (typeof METRICS)[number];
 
@@ -61,7 +65,14 @@ export interface ResultsFile {
   budget?: string;
   settings: Record<string, unknown>;
   optimizers: OptimizerResult[];
-  best?: { label: string; rho: number; learningRate: number; validationAccuracy: number };
+  best?: {
+    label: string;
+    rho: number;
+    learningRate: number;
+    validationAccuracy: number;
+    /** Language models: the sweep ranks by this, lower first. */
+    validationPerplexity?: number;
+  };
 }
 
 export function aggregate(
@@ -94,7 +105,7 @@ const meanStd = (r: OptimizerResult, metric: Metric, asPercent = true) =>
     ? '-'
     : asPercent
       ? `${percent(r.mean[metric])} ± ${((r.std[metric] ?? 0) * 100).toFixed(2)}`
-      : `${(r.mean[metric] as number).toFixed(4)} ± ${(r.std[metric] ?? 0).toFixed(4)}`;
+      : `${(r.mean[metric] as number).toFixed(metric.endsWith('Perplexity') ? 2 : 4)} ± ${(r.std[metric] ?? 0).toFixed(metric.endsWith('Perplexity') ? 2 : 4)}`;
 
 /**
  * The epochs of an optimizer's runs: the planned number when every run completed, else what each
@@ -108,6 +119,8 @@ export function epochsRun(result: OptimizerResult): string | number {
 
 export function summaryTable(results: ResultsFile): ReportTable {
   const withSharpness = results.optimizers.some((r) => r.sharpness !== undefined);
+  // Language models: perplexity in place of the error rate (accuracy is next-token accuracy).
+  const withPerplexity = results.optimizers.some((r) => r.mean.testPerplexity !== undefined);
   return {
     title:
       results.kind === 'sweep'
@@ -120,7 +133,7 @@ export function summaryTable(results: ResultsFile): ReportTable {
       'train acc',
       'val acc',
       'test acc',
-      'test error',
+      ...(withPerplexity ? ['val perplexity', 'test perplexity'] : ['test error']),
       'test loss',
       'ms/step',
       'seeds',
@@ -133,7 +146,13 @@ export function summaryTable(results: ResultsFile): ReportTable {
       meanStd(r, 'trainAccuracy'),
       meanStd(r, 'validationAccuracy'),
       meanStd(r, 'testAccuracy'),
-      r.mean.testAccuracy === undefined ? '-' : `${((1 - r.mean.testAccuracy) * 100).toFixed(2)}%`,
+      ...(withPerplexity
+        ? [meanStd(r, 'validationPerplexity', false), meanStd(r, 'testPerplexity', false)]
+        : [
+            r.mean.testAccuracy === undefined
+              ? '-'
+              : `${((1 - r.mean.testAccuracy) * 100).toFixed(2)}%`,
+          ]),
       meanStd(r, 'testLoss', false),
       r.msPerStep.toFixed(1),
       r.runs.length,
@@ -188,6 +207,9 @@ export async function renderReport(out: string, results: ResultsFile): Promise<s
         trainAccuracy: r.trainAccuracy,
         validationAccuracy: r.validationAccuracy,
         testAccuracy: r.testAccuracy,
+        trainPerplexity: r.trainPerplexity ?? null,
+        validationPerplexity: r.validationPerplexity ?? null,
+        testPerplexity: r.testPerplexity ?? null,
       })),
     ),
   );
@@ -195,6 +217,19 @@ export async function renderReport(out: string, results: ResultsFile): Promise<s
   const charts: RenderedChart[] = [];
   const hasTest = points.some((p) => p.testAccuracy !== null);
   const hasValidation = points.some((p) => p.validationAccuracy !== null);
+  const hasPerplexity = points.some(
+    (p) => p.testPerplexity !== null || p.validationPerplexity !== null,
+  );
+  if (points.length > 0 && hasPerplexity) {
+    charts.push(
+      await renderChart(
+        'perplexity',
+        'Perplexity per epoch: train (dashed), validation and test',
+        perplexityCurves(points),
+        plots,
+      ),
+    );
+  }
   if (points.length > 0) {
     if (hasTest)
       charts.push(

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './testing/cli.js';
+import type { ImageDataset } from 'tfjs-sam/data';
 import { prepareData } from './setup.js';
 import type { ResultsFile } from './results.js';
 
@@ -31,9 +32,11 @@ const runDir = (out: string, seed = 1) => join(out, 'runs', `sgd-seed${seed}`);
 
 test('--data-seed draws the subset, split and noise; every --seed of it sees the same data', async () => {
   const options = { dataset: 'fashion-mnist-mini' as const, trainSubset: 100, labelNoise: 0.4 };
-  const one = await prepareData({ ...options, validation: 0.2, seed: 1 });
-  const again = await prepareData({ ...options, validation: 0.2, seed: 1 });
-  const other = await prepareData({ ...options, validation: 0.2, seed: 2 });
+  const images = async (seed: number) =>
+    (await prepareData({ ...options, validation: 0.2, seed })).train as ImageDataset;
+  const one = { train: await images(1) };
+  const again = { train: await images(1) };
+  const other = { train: await images(2) };
   assert.deepEqual(one.train.labels, again.train.labels);
   assert.deepEqual(one.train.images, again.train.images);
   assert.notDeepEqual(one.train.images, other.train.images, 'another data seed, another subset');

@@ -106,7 +106,7 @@ export async function runOne(
     spec.progress && process.stderr.isTTY
       ? new cliProgress.SingleBar(
           {
-            format: `${name.padEnd(24)} |{bar}| epoch {epoch}/${spec.epochs} · {percentage}% · loss {loss} · acc {acc} · {ms} ms/step · {rate} img/s · ETA {eta_formatted}`,
+            format: `${name.padEnd(24)} |{bar}| epoch {epoch}/${spec.epochs} · {percentage}% · loss {loss} · acc {acc} · {ms} ms/step · {rate} ex/s · ETA {eta_formatted}`,
             hideCursor: true,
             etaBuffer: 50,
           },
@@ -147,7 +147,11 @@ export async function runOne(
         const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
         console.log(
           `${name} epoch ${record.epoch}/${spec.epochs}: train loss ${record.trainLoss.toFixed(4)} acc ${pct(record.trainAccuracy)}` +
-            ` · val ${pct(record.validationAccuracy)} · test ${pct(record.testAccuracy)} · ${record.msPerStep.toFixed(1)} ms/step`,
+            ` · val ${pct(record.validationAccuracy)} · test ${pct(record.testAccuracy)}` +
+            (record.testPerplexity == null && record.validationPerplexity == null
+              ? ''
+              : ` · perplexity val ${record.validationPerplexity?.toFixed(2) ?? '-'} test ${record.testPerplexity?.toFixed(2) ?? '-'}`) +
+            ` · ${record.msPerStep.toFixed(1)} ms/step`,
         );
       }
     },

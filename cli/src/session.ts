@@ -4,8 +4,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MODEL_NAMES } from 'tfjs-sam/models';
+import { LANGUAGE_MODEL_NAMES, MODEL_NAMES } from 'tfjs-sam/models';
 import type { OptimizerSpec } from 'tfjs-sam/toolkit';
+import { modelForData } from 'tfjs-sam/trainer';
 import { checkOptimizers } from './checks.js';
 import { parseAugment, type CommonFlags } from './flags.js';
 import { prepareData, startBackend, type PreparedData } from './setup.js';
@@ -28,9 +29,10 @@ export async function setup(
   specs: readonly OptimizerSpec[],
 ): Promise<{ backend: string; data: PreparedData }> {
   const ownModel = isModelFile(flags.model);
-  if (!ownModel && !(MODEL_NAMES as readonly string[]).includes(flags.model)) {
+  const models = [...MODEL_NAMES, ...LANGUAGE_MODEL_NAMES] as readonly string[];
+  if (!ownModel && !models.includes(flags.model)) {
     throw new Error(
-      `--model is '${flags.model}'; expected one of ${MODEL_NAMES.join(', ')}, or the path of a model.json.`,
+      `--model is '${flags.model}'; expected one of ${models.join(', ')}, or the path of a model.json.`,
     );
   }
   if (ownModel && flags.workers > 1) {
@@ -53,8 +55,14 @@ export async function setup(
     labelNoise: flags.labelNoise,
     validation: flags.validation,
     seed: flags.dataSeed,
+    tokenizer: flags.tokenizer,
+    ...(flags.textColumn === undefined ? {} : { textColumn: flags.textColumn }),
+    ...(flags.vocabSize === undefined ? {} : { vocabSize: flags.vocabSize }),
+    ...(flags.seqLen === undefined ? {} : { seqLen: flags.seqLen }),
   });
   if (userModel !== undefined) data.userModel = userModel;
+  // A zoo model that cannot read these data fails here, before any training.
+  else modelForData(flags.model, data.train, flags.dataSeed).build().dispose();
   console.log(
     `${data.description} (data seed ${flags.dataSeed}); model ${flags.model}; ${backend} backend`,
   );

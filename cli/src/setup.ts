@@ -13,11 +13,19 @@ import {
   trainValidationSplit,
   type ImageDataset,
 } from 'tfjs-sam/data';
-import { buildModel, type ModelName } from 'tfjs-sam/models';
 import type { TrainerData } from 'tfjs-sam/trainer';
 import { fitToModel, type ModelFit } from './data/fit.js';
 import { loadUserData } from './data/user-data.js';
 import type { UserModel } from './user-model.js';
+import {
+  isTextDatasetName,
+  prepareTextData,
+  type TEXT_DATASETS,
+  type Tokenizer,
+  type TokenizerKind,
+} from 'tfjs-sam/text';
+import type { Examples } from 'tfjs-sam/data';
+import { modelForData } from 'tfjs-sam/trainer';
 
 export const DATASETS = [
   'fashion-mnist-mini',
@@ -26,7 +34,9 @@ export const DATASETS = [
   'cifar10',
   'cifar100',
 ] as const;
-export type DatasetName = (typeof DATASETS)[number];
+/** An image set, a text corpus, or the user's text (text:FILE.csv|jsonl, text:FOLDER). */
+export type DatasetName =
+  (typeof DATASETS)[number] | (typeof TEXT_DATASETS)[number] | `text:${string}`;
 export const BACKENDS = ['wasm', 'cpu', 'node'] as const;
 
 export interface DataOptions {
@@ -42,13 +52,23 @@ export interface DataOptions {
   /** The user's training data (--data), in place of --dataset, and test data (--test-data). */
   data?: string;
   testData?: string;
-  /** The label column of CSV and JSON Lines data. */
+  /** The label column of CSV and JSON Lines data (--data, and text:FILE). */
   labelColumn?: string;
   /** The --model file the data must fit: its sample shape and classes. */
   fit?: ModelFit;
+  /** Text data: the text column of text:FILE, tokenizer, vocabulary, tokens per example. */
+  textColumn?: string;
+  tokenizer?: TokenizerKind;
+  vocabSize?: number;
+  seqLen?: number;
+  /** Text data: encode with this tokenizer (a saved model's) instead of fitting one. */
+  fittedTokenizer?: Tokenizer;
 }
 
 export interface PreparedData extends TrainerData {
+  train: Examples;
+  validation: Examples | null;
+  test: Examples | null;
   description: string;
   flippedLabels: number;
   /** The --model file, when the model is the user's. */
@@ -131,7 +151,36 @@ async function loadBuiltIn(options: DataOptions) {
   }
 }
 
+/** Text corpora through tfjs-sam/text: splits, subsets, noise and the tokenizer in one place. */
+async function prepareText(options: DataOptions): Promise<PreparedData> {
+  const optional = <K extends keyof DataOptions>(key: K, as: string = key) =>
+    options[key] === undefined ? {} : { [as]: options[key] };
+  const prepared = await prepareTextData({
+    dataset: options.dataset,
+    seed: options.seed,
+    labelNoise: options.labelNoise,
+    validation: options.validation,
+    ...optional('dataDir'),
+    ...optional('trainSubset'),
+    ...optional('textColumn'),
+    ...optional('labelColumn'),
+    ...optional('tokenizer'),
+    ...optional('vocabSize'),
+    ...optional('seqLen', 'seqLength'),
+    ...optional('fittedTokenizer'),
+  });
+  return {
+    train: prepared.train,
+    validation: prepared.validation,
+    test: prepared.test,
+    tokenizer: prepared.tokenizer,
+    description: prepared.description,
+    flippedLabels: prepared.flippedLabels,
+  };
+}
+
 export async function prepareData(options: DataOptions): Promise<PreparedData> {
+  if (options.data === undefined && isTextDatasetName(options.dataset)) return prepareText(options);
   const loaded = await loadDataset(options);
   let train: ImageDataset = loaded.train;
   if (options.trainSubset !== undefined) {
@@ -189,15 +238,10 @@ export async function prepareData(options: DataOptions): Promise<PreparedData> {
 
 export function modelBuilder(
   name: string,
-  data: PreparedData,
+  data: { train: Examples; userModel?: UserModel },
   seed: number,
 ): () => tfl.LayersModel | Promise<tfl.LayersModel> {
   const own = data.userModel;
   if (own !== undefined) return () => own.build(seed);
-  return () =>
-    buildModel(name as ModelName, {
-      inputShape: data.train.shape,
-      classes: data.train.classes,
-      seed,
-    });
+  return modelForData(name, data.train, seed).build;
 }

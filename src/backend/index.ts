@@ -5,4 +5,5 @@ export {
   type SelectBackendOptions,
 } from './select.js';
 export { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+export { registerCpuTrainingKernels } from './cpu-kernels.js';
 export { floatView } from './heap.js';

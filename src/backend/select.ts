@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { registerCpuTrainingKernels } from './cpu-kernels.js';
 
 export type BackendChoice = 'node' | 'wasm' | 'cpu';
 
@@ -39,7 +40,9 @@ async function tryWasm(): Promise<boolean> {
 async function tryCpu(): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-cpu');
-    return await tf.setBackend('cpu');
+    if (!(await tf.setBackend('cpu'))) return false;
+    registerCpuTrainingKernels();
+    return true;
   } catch {
     return false;
   }

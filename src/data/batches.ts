@@ -4,6 +4,7 @@ import { checkInteger } from '../util/validate.js';
 import { createRandom, deriveSeed, permutation } from '../util/random.js';
 import { imagesToTensor, labelsToTensor } from './tensors.js';
 import type { ImageDataset } from './types.js';
+import { exampleTensors, validateExamples, type Examples } from './examples.js';
 
 export interface BatchOptions {
   batchSize: number;
@@ -65,4 +66,41 @@ export function* batches(dataset: ImageDataset, options: BatchOptions): Generato
 /** How many batches `batches(dataset, options)` yields. */
 export function batchCount(count: number, batchSize: number, dropRemainder = false): number {
   return dropRemainder ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
+}
+
+/** A batch of any kind of examples (images, token sequences, next-token windows). */
+export interface ExampleBatch {
+  xs: tf.Tensor;
+  ys: tf.Tensor;
+  indices: Int32Array;
+  dispose(): void;
+}
+
+/**
+ * One epoch of batches of `examples`, as {@link batches} (the same order and, for images, the same
+ * tensors); targets as {@link exampleTensors} makes them.
+ */
+export function* exampleBatches(
+  examples: Examples,
+  options: BatchOptions,
+): Generator<ExampleBatch> {
+  validateExamples(examples, 'batches');
+  const batchSize = checkInteger('batches', 'batchSize', options.batchSize, 1);
+  const order = epochOrder(examples.count, options);
+  const end = options.dropRemainder
+    ? examples.count - (examples.count % batchSize)
+    : examples.count;
+  for (let start = 0; start < end; start += batchSize) {
+    const indices = order.slice(start, Math.min(start + batchSize, end));
+    const { xs, ys } = exampleTensors(examples, indices, { oneHot: options.oneHot ?? true });
+    yield {
+      xs,
+      ys,
+      indices,
+      dispose: () => {
+        xs.dispose();
+        ys.dispose();
+      },
+    };
+  }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as data from './index.js';
 
-test('tfjs-sam/data offers loaders, splits, label noise, augmentation and batching only', () => {
+test('tfjs-sam/data offers loaders, splits, label noise, augmentation, batching and examples of any kind only', () => {
   assert.deepEqual(Object.keys(data).sort(), [
     'DataFormatError',
     'DataNotFoundError',
@@ -12,18 +12,25 @@ test('tfjs-sam/data offers loaders, splits, label noise, augmentation and batchi
     'classBalancedIndices',
     'createAugmenter',
     'cutout',
+    'exampleBatches',
+    'exampleLabels',
+    'exampleTensors',
+    'examplesTask',
     'flipHorizontal',
     'imagesToTensor',
+    'isImageDataset',
     'labelsToTensor',
     'loadBundledFashionMnist',
     'loadCifar10',
     'loadCifar100',
     'loadFashionMnist',
     'loadMnist',
+    'outputClasses',
     'randomCrop',
     'randomHorizontalFlip',
     'shuffleDataset',
     'subsetDataset',
+    'subsetExamples',
     'trainValidationSplit',
   ]);
   for (const [name, value] of Object.entries(data)) {

@@ -37,3 +37,14 @@ export {
 } from './augment.js';
 export { batches, type Batch, type BatchOptions } from './batches.js';
 export { imagesToTensor, labelsToTensor, type LabelTensorOptions } from './tensors.js';
+export { exampleBatches, type ExampleBatch } from './batches.js';
+export {
+  exampleLabels,
+  examplesTask,
+  exampleTensors,
+  isImageDataset,
+  outputClasses,
+  subsetExamples,
+  type Examples,
+  type ExamplesTask,
+} from './examples.js';

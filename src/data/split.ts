@@ -63,12 +63,40 @@ export function trainValidationSplit(
         'both parts need at least one sample: choose a fraction nearer 0.5 or more data.',
     );
   }
-  const order = permutation(dataset.count, createRandom(options.seed));
-  const inValidation = new Uint8Array(dataset.count);
-  if (options.stratified ?? true) {
-    const quotas = apportion(classCounts(dataset.labels, dataset.classes), validationCount);
+  const { keptIndices: trainIndices, heldOutIndices: validationIndices } = holdOutIndices(
+    dataset.labels,
+    dataset.classes,
+    validationCount,
+    options.seed,
+    options.stratified ?? true,
+  );
+  return {
+    train: subsetDataset(dataset, trainIndices),
+    validation: subsetDataset(dataset, validationIndices),
+    trainIndices,
+    validationIndices,
+  };
+}
+
+/**
+ * A seeded choice of `heldOut` of the samples with these labels (each class keeping its share when
+ * `stratified`), and the rest; both lists ascending.
+ */
+export function holdOutIndices(
+  labels: ArrayLike<number>,
+  classes: number,
+  heldOut: number,
+  seed: number,
+  stratified = true,
+): { keptIndices: Int32Array; heldOutIndices: Int32Array } {
+  const count = labels.length;
+  const validationCount = heldOut;
+  const order = permutation(count, createRandom(seed));
+  const inValidation = new Uint8Array(count);
+  if (stratified) {
+    const quotas = apportion(classCounts(labels, classes), validationCount);
     for (const index of order) {
-      const label = dataset.labels[index] as number;
+      const label = labels[index] as number;
       if ((quotas[label] as number) > 0) {
         quotas[label] = (quotas[label] as number) - 1;
         inValidation[index] = 1;
@@ -77,20 +105,15 @@ export function trainValidationSplit(
   } else {
     for (const index of order.subarray(0, validationCount)) inValidation[index] = 1;
   }
-  const trainIndices = new Int32Array(dataset.count - validationCount);
-  const validationIndices = new Int32Array(validationCount);
+  const keptIndices = new Int32Array(count - validationCount);
+  const heldOutIndices = new Int32Array(validationCount);
   let trainCursor = 0;
   let validationCursor = 0;
-  for (let index = 0; index < dataset.count; index++) {
-    if (inValidation[index]) validationIndices[validationCursor++] = index;
-    else trainIndices[trainCursor++] = index;
+  for (let index = 0; index < count; index++) {
+    if (inValidation[index]) heldOutIndices[validationCursor++] = index;
+    else keptIndices[trainCursor++] = index;
   }
-  return {
-    train: subsetDataset(dataset, trainIndices),
-    validation: subsetDataset(dataset, validationIndices),
-    trainIndices,
-    validationIndices,
-  };
+  return { keptIndices, heldOutIndices };
 }
 
 /**

@@ -9,6 +9,8 @@ export const MODEL_LOSSES = [
   'categoricalCrossentropy',
   'categoricalCrossentropyFromLogits',
   'meanSquaredError',
+  'sparseCategoricalCrossentropy',
+  'sparseCategoricalCrossentropyFromLogits',
 ] as const;
 export type ModelLoss = (typeof MODEL_LOSSES)[number];
 
@@ -23,8 +25,21 @@ export function softmaxCrossEntropyFromLogits(labels: tf.Tensor, logits: tf.Tens
   });
 }
 
+/**
+ * Class ids (e.g. next-token targets [b, T, 1] of a language model) as one-hot rows shaped like
+ * `output` [.., classes].
+ */
+function oneHotLike(ids: tf.Tensor, output: tf.Tensor): tf.Tensor {
+  const classes = output.shape[output.rank - 1] as number;
+  return tf.reshape(tf.oneHot(tf.cast(tf.reshape(ids, [-1]), 'int32'), classes), output.shape);
+}
+
 function lossOf(kind: ModelLoss, labels: tf.Tensor, output: tf.Tensor): tf.Scalar {
   switch (kind) {
+    case 'sparseCategoricalCrossentropy':
+      return lossOf('categoricalCrossentropy', oneHotLike(labels, output), output);
+    case 'sparseCategoricalCrossentropyFromLogits':
+      return softmaxCrossEntropyFromLogits(oneHotLike(labels, output), output);
     case 'categoricalCrossentropy':
       return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.add(output, 1e-7))), -1))) as tf.Scalar;
     case 'categoricalCrossentropyFromLogits':
@@ -79,7 +94,15 @@ export function modelObjective(
     evaluate: () => {
       const output = forward(x);
       const result: { loss: tf.Scalar; accuracy?: tf.Scalar } = { loss: lossOf(kind, y, output) };
-      if (kind !== 'meanSquaredError') {
+      if (
+        kind === 'sparseCategoricalCrossentropy' ||
+        kind === 'sparseCategoricalCrossentropyFromLogits'
+      ) {
+        const ids = tf.reshape(tf.cast(y, 'int32'), output.shape.slice(0, -1));
+        result.accuracy = tf.mean(
+          tf.cast(tf.equal(tf.argMax(output, -1), ids), 'float32'),
+        ) as tf.Scalar;
+      } else if (kind !== 'meanSquaredError') {
         result.accuracy = tf.mean(
           tf.cast(tf.equal(tf.argMax(output, -1), tf.argMax(y, -1)), 'float32'),
         ) as tf.Scalar;

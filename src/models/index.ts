@@ -1,5 +1,6 @@
 /** The model zoo: builders for each model and a registry keyed by short name. */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { languageModel, type LanguageModelOptions } from './language-model.js';
 import { lstmClassifier, type LstmClassifierOptions } from './lstm-classifier.js';
 import { mlp, type MlpOptions } from './mlp.js';
 import { ModelOptionError } from './options.js';
@@ -11,8 +12,17 @@ import {
 } from './transformer-classifier.js';
 import { wideResNet, type WideResNetOptions } from './wide-resnet.js';
 
-export { lstmClassifier, mlp, resnet20, smallCnn, transformerClassifier, wideResNet };
+export {
+  languageModel,
+  lstmClassifier,
+  mlp,
+  resnet20,
+  smallCnn,
+  transformerClassifier,
+  wideResNet,
+};
 export type {
+  LanguageModelOptions,
   LstmClassifierOptions,
   MlpOptions,
   ResNet20Options,
@@ -30,6 +40,13 @@ export {
   type PositionEmbeddingArgs,
   type Shape,
 } from './transformer-layers.js';
+export {
+  MaskedAveragePooling,
+  TokenEmbedding,
+  TokenMask,
+  type TokenEmbeddingArgs,
+  type TokenMaskArgs,
+} from './text-layers.js';
 
 /** Options of each registered model, by registry name. */
 export interface ModelOptionsByName {
@@ -69,7 +86,10 @@ export function buildModel(name: string, options?: ModelOptions): tfl.LayersMode
 export function buildModel(name: string, options: ModelOptions = {}): tfl.LayersModel {
   if (!Object.hasOwn(BUILDERS, name)) {
     throw new ModelOptionError(
-      `unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}.`,
+      `unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}` +
+        (isLanguageModelName(name)
+          ? ` ('${name}' is a language model: use buildLanguageModel).`
+          : '.'),
     );
   }
   if (options === null || typeof options !== 'object') {
@@ -79,4 +99,36 @@ export function buildModel(name: string, options: ModelOptions = {}): tfl.Layers
   }
   const build = BUILDERS[name as ModelName] as (options: ModelOptions) => tfl.LayersModel;
   return build(options);
+}
+
+/** Options of each registered language model (next-token prediction), by registry name. */
+export interface LanguageModelOptionsByName {
+  lm: LanguageModelOptions;
+}
+export type LanguageModelName = keyof LanguageModelOptionsByName;
+
+const LANGUAGE_MODEL_BUILDERS: {
+  [N in LanguageModelName]: (options: LanguageModelOptionsByName[N]) => tfl.LayersModel;
+} = { lm: languageModel };
+
+/** The language models, kept apart from the classifiers of {@link MODEL_NAMES}. */
+export const LANGUAGE_MODEL_NAMES = Object.keys(
+  LANGUAGE_MODEL_BUILDERS,
+) as readonly LanguageModelName[];
+
+export function isLanguageModelName(name: string): name is LanguageModelName {
+  return Object.hasOwn(LANGUAGE_MODEL_BUILDERS, name);
+}
+
+/** Builds the language model registered as `name` (an unknown name throws, listing the known ones). */
+export function buildLanguageModel(
+  name: string,
+  options: LanguageModelOptions = {},
+): tfl.LayersModel {
+  if (!isLanguageModelName(name)) {
+    throw new ModelOptionError(
+      `unknown language model '${name}'; expected one of ${LANGUAGE_MODEL_NAMES.join(', ')}.`,
+    );
+  }
+  return LANGUAGE_MODEL_BUILDERS[name](options);
 }

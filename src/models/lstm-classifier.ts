@@ -1,6 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { checkInteger, checkKnownOptions, checkSeed } from './options.js';
+import { checkBooleanOption, checkInteger, checkKnownOptions, checkSeed } from './options.js';
 import { SeededInitializers } from './seeds.js';
 
 export interface LstmClassifierOptions {
@@ -11,6 +11,11 @@ export interface LstmClassifierOptions {
   /** LSTM state width. */
   units?: number;
   classes?: number;
+  /**
+   * Treat id 0 as padding: the LSTM skips padded steps (its state passes through unchanged), so
+   * the last state is the one after the last token. Default false.
+   */
+  maskPadding?: boolean;
   /** Seed for deterministic initialization. */
   seed?: number;
 }
@@ -21,6 +26,7 @@ const LSTM_OPTION_NAMES = [
   'embedDim',
   'units',
   'classes',
+  'maskPadding',
   'seed',
 ] as const;
 
@@ -36,6 +42,7 @@ export function lstmClassifier(options: LstmClassifierOptions = {}): tfl.LayersM
   const embedDim = checkInteger(model, 'embedDim', options.embedDim ?? 64, 1);
   const units = checkInteger(model, 'units', options.units ?? 64, 1);
   const classes = checkInteger(model, 'classes', options.classes ?? 2, 2);
+  const maskPadding = checkBooleanOption(model, 'maskPadding', options.maskPadding ?? false);
   const init = new SeededInitializers(checkSeed(model, options.seed));
 
   const input = tfl.input({ shape: [seqLength] });
@@ -44,6 +51,7 @@ export function lstmClassifier(options: LstmClassifierOptions = {}): tfl.LayersM
       inputDim: vocabSize,
       outputDim: embedDim,
       embeddingsInitializer: init.embeddingUniform(),
+      maskZero: maskPadding,
     })
     .apply(input) as SymbolicTensor;
   // The Keras default recurrent initializer, 'orthogonal', calls chained tensor methods that a

@@ -85,3 +85,13 @@ export function checkInputShape(
   }
   return shape;
 }
+
+/** Returns `value` if it is a boolean, otherwise throws naming `option`. */
+export function checkBooleanOption(model: string, option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new ModelOptionError(
+      `${model}: option '${option}' is ${describe(value)}; expected true or false.`,
+    );
+  }
+  return value;
+}

@@ -1,6 +1,13 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { checkInteger, checkKnownOptions, checkSeed, ModelOptionError } from './options.js';
+import {
+  checkBooleanOption,
+  checkInteger,
+  checkKnownOptions,
+  checkSeed,
+  ModelOptionError,
+} from './options.js';
+import { MaskedAveragePooling, TokenMask } from './text-layers.js';
 import { SeededInitializers } from './seeds.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
 
@@ -17,6 +24,11 @@ export interface TransformerClassifierOptions {
   /** Hidden width of each block's feed-forward network. */
   ffDim?: number;
   classes?: number;
+  /**
+   * Treat id 0 as padding: attention never attends to it and the pooling averages only the other
+   * positions. Default false (every id is a token, as for rows of images).
+   */
+  maskPadding?: boolean;
   /** Seed for deterministic initialization. */
   seed?: number;
 }
@@ -29,6 +41,7 @@ const TRANSFORMER_OPTION_NAMES = [
   'blocks',
   'ffDim',
   'classes',
+  'maskPadding',
   'seed',
 ] as const;
 
@@ -36,7 +49,7 @@ const TRANSFORMER_OPTION_NAMES = [
  * Transformer-encoder sequence classifier (Vaswani et al. 2017, post-LN encoder blocks): token
  * embedding + learned position embedding, then `blocks` × [x = LN(x + MHSA(x)); x = LN(x + FFN(x))]
  * with FFN = dense(ffDim, relu) → dense(dModel), then mean pooling over positions and a dense
- * softmax. Input: [batch, seqLength] token ids (any numeric dtype; cast to int32 by the embedding).
+ * softmax. With `maskPadding`, padding (id 0) is masked out of attention and pooling. Input: [batch, seqLength] token ids (any numeric dtype; cast to int32 by the embedding).
  */
 export function transformerClassifier(options: TransformerClassifierOptions = {}): tfl.LayersModel {
   const model = 'transformerClassifier';
@@ -53,9 +66,11 @@ export function transformerClassifier(options: TransformerClassifierOptions = {}
       `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
     );
   }
+  const maskPadding = checkBooleanOption(model, 'maskPadding', options.maskPadding ?? false);
   const init = new SeededInitializers(checkSeed(model, options.seed));
 
   const input = tfl.input({ shape: [seqLength] });
+  const mask = maskPadding ? (new TokenMask({ padId: 0 }).apply(input) as SymbolicTensor) : null;
   let x = tfl.layers
     .embedding({
       inputDim: vocabSize,
@@ -65,7 +80,9 @@ export function transformerClassifier(options: TransformerClassifierOptions = {}
     .apply(input) as SymbolicTensor;
   x = new PositionEmbedding({ seed: init.nextSeed() ?? null }).apply(x) as SymbolicTensor;
   for (let block = 0; block < blocks; block++) {
-    const attended = new MultiHeadSelfAttention({ heads, seed: init.nextSeed() ?? null }).apply(x);
+    const attended = new MultiHeadSelfAttention({ heads, seed: init.nextSeed() ?? null }).apply(
+      mask === null ? x : [x, mask],
+    );
     x = tfl.layers.add().apply([x, attended as SymbolicTensor]) as SymbolicTensor;
     x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
     let fed = tfl.layers
@@ -77,7 +94,11 @@ export function transformerClassifier(options: TransformerClassifierOptions = {}
     x = tfl.layers.add().apply([x, fed]) as SymbolicTensor;
     x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
   }
-  x = tfl.layers.globalAveragePooling1d().apply(x) as SymbolicTensor;
+  x = (
+    mask === null
+      ? tfl.layers.globalAveragePooling1d().apply(x)
+      : new MaskedAveragePooling({}).apply([x, mask])
+  ) as SymbolicTensor;
   const output = tfl.layers
     .dense({ units: classes, activation: 'softmax', kernelInitializer: init.glorotUniform() })
     .apply(x) as SymbolicTensor;

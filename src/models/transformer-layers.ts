@@ -36,24 +36,30 @@ export interface MultiHeadSelfAttentionArgs extends LayerArgs {
   heads: number;
   /** Seed for deterministic initialization of the projection kernels; null for random. */
   seed?: number | null;
+  /** Each position attends only to itself and earlier positions (decoder self-attention). */
+  causal?: boolean;
 }
 
 /**
  * Multi-head scaled dot-product self-attention (Vaswani et al., "Attention Is All You Need", 2017,
  * §3.2): softmax(Q·Kᵀ/√d_k)·V per head, with learned Q, K, V and output projections (with biases).
- * Input and output are [batch, length, dModel]; no masking.
+ * Input and output are [batch, length, dModel]. A second input, a [batch, length] mask of 1 (token)
+ * and 0 (padding), keeps every query from attending to padding keys; `causal` keeps it from
+ * attending to later positions. Masked scores get −10⁹ before the softmax.
  */
 export class MultiHeadSelfAttention extends tfl.layers.Layer {
   static className = 'MultiHeadSelfAttention';
 
   readonly heads: number;
   readonly seed: number | null;
+  readonly causal: boolean;
   private projections: LayerVariable[] = [];
 
   constructor(args: MultiHeadSelfAttentionArgs) {
     super(args);
     this.heads = args.heads;
     this.seed = args.seed ?? null;
+    this.causal = args.causal ?? false;
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -89,6 +95,7 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = single(inputs);
+      const mask = Array.isArray(inputs) ? (inputs[1] ?? null) : null;
       const [batch = 0, length = 0, dModel = 0] = x.shape;
       const depth = dModel / this.heads;
       const rows = tf.reshape(x, [batch * length, dModel]);
@@ -107,7 +114,17 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
       const query = splitHeads(project(rows, 0));
       const key = splitHeads(project(rows, 1));
       const value = splitHeads(project(rows, 2));
-      const scores = tf.mul(tf.matMul(query, key, false, true), 1 / Math.sqrt(depth));
+      let scores: tf.Tensor = tf.mul(tf.matMul(query, key, false, true), 1 / Math.sqrt(depth));
+      if (mask !== null || this.causal) {
+        scores = tf.reshape(scores, [batch, this.heads, length, length]);
+        if (mask !== null) {
+          // 0 for tokens, −1e9 for padding keys, broadcast over heads and queries.
+          const keyBias = tf.mul(tf.sub(tf.cast(mask, 'float32'), 1), 1e9);
+          scores = tf.add(scores, tf.reshape(keyBias, [batch, 1, 1, length]));
+        }
+        if (this.causal) scores = tf.add(scores, causalBias(length));
+        scores = tf.reshape(scores, [batch * this.heads, length, length]);
+      }
       const context = tf.matMul(tf.softmax(scores), value);
       const merged = tf.reshape(
         tf.transpose(tf.reshape(context, [batch, this.heads, length, depth]), [0, 2, 1, 3]),
@@ -118,10 +135,24 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), heads: this.heads, seed: this.seed };
+    return {
+      ...super.getConfig(),
+      heads: this.heads,
+      seed: this.seed,
+      ...(this.causal ? { causal: true } : {}),
+    };
   }
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
+
+/** [length, length]: 0 on and below the diagonal, −1e9 above it (keys after the query). */
+function causalBias(length: number): tf.Tensor2D {
+  const values = new Float32Array(length * length);
+  for (let query = 0; query < length; query++) {
+    for (let key = query + 1; key < length; key++) values[query * length + key] = -1e9;
+  }
+  return tf.tensor2d(values, [length, length]);
+}
 
 export interface PositionEmbeddingArgs extends LayerArgs {
   /** Seed for deterministic initialization; null for random. */

@@ -12,6 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   fileSystem,
@@ -59,16 +60,29 @@ export function recoverCheckpoint(dir: string): 'none' | 'complete' | { missing:
   return missing.length === 0 ? 'complete' : { missing };
 }
 
+/**
+ * Writes the checkpoint; `extraFiles` are JSON files saved beside the model (e.g. the tokenizer of
+ * token data), read back with {@link readCheckpointJson}.
+ */
 export async function saveCheckpoint(
   dir: string,
   model: tfl.LayersModel,
   state: unknown,
+  extraFiles: Record<string, unknown> = {},
 ): Promise<void> {
   const next = `${dir}.next`;
   const prev = `${dir}.prev`;
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next, { recursive: true });
-  await model.save(fileSystem(next), { includeOptimizer: true });
+  const undo = disposeFreshOptimizerWeights(model);
+  try {
+    await model.save(fileSystem(next), { includeOptimizer: true });
+  } finally {
+    undo();
+  }
+  for (const [name, value] of Object.entries(extraFiles)) {
+    writeFileDurably(join(next, name), JSON.stringify(value));
+  }
   // Written last: a `.next` folder with state.json holds a whole checkpoint.
   writeFileDurably(join(next, STATE_FILE), JSON.stringify(state, null, 2));
   syncFolder(next);
@@ -109,4 +123,42 @@ export async function loadCheckpoint<State>(
   }
   const model = await loadSavedModel(dir);
   return { model, state };
+}
+
+/** The JSON file `name` of a checkpoint or saved-model folder; undefined when absent. */
+export function readCheckpointJson(dir: string, name: string): unknown {
+  const path = join(dir, name);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw new Error(`'${path}' is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `model.save(…, {includeOptimizer: true})` encodes `optimizer.getWeights()` and never disposes
+ * what it returns; optimizers create some of those tensors on each call (the iteration count,
+ * SAM's own state). Until `undo` is called, the tensors a `getWeights` call creates are disposed
+ * once it has been encoded, so that saving a checkpoint every epoch leaks nothing.
+ */
+function disposeFreshOptimizerWeights(model: tfl.LayersModel): () => void {
+  const optimizer = model.optimizer as tf.Optimizer | undefined;
+  if (optimizer == null) return () => undefined;
+  const original = Object.hasOwn(optimizer, 'getWeights') ? optimizer.getWeights : undefined;
+  const getWeights = optimizer.getWeights.bind(optimizer);
+  const fresh: tf.Tensor[] = [];
+  optimizer.getWeights = async () => {
+    const probe = tf.scalar(0);
+    const mark = probe.id;
+    probe.dispose();
+    const weights = await getWeights();
+    fresh.push(...weights.map((w) => w.tensor).filter((t) => t.id > mark));
+    return weights;
+  };
+  return () => {
+    if (original === undefined) delete (optimizer as Partial<tf.Optimizer>).getWeights;
+    else optimizer.getWeights = original;
+    tf.dispose(fresh);
+  };
 }

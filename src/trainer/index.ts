@@ -2,15 +2,27 @@
 export {
   train,
   evaluate,
+  TOKENIZER_FILE,
   type BatchProgress,
   type EpochRecord,
+  type Evaluation,
   type TrainerData,
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
 export { batchCount } from '../data/batches.js';
-export { CheckpointError } from './checkpoint.js';
+export { CheckpointError, readCheckpointJson } from './checkpoint.js';
 export { toModelInput } from './model-input.js';
+export { objectiveFor, tokenCrossEntropy, type Objective } from './objective.js';
+export {
+  dataKind,
+  datasetKind,
+  modelForData,
+  TRAINING_DEFAULTS,
+  type DataKind,
+  type ModelForData,
+  type TrainingDefaults,
+} from './workload.js';
 export {
   buildOptimizer,
   knownOptimizerNames,
@@ -22,6 +34,9 @@ export {
 } from '../toolkit/optimizer-spec.js';
 export type { OptionValue } from '../toolkit/optimizer-spec.js';
 export type { ImageDataset } from '../data/types.js';
+export type { Examples, ExamplesTask } from '../data/examples.js';
+export type { NextTokenDataset, TokenDataset } from '../data/text/types.js';
+export type { Tokenizer } from '../data/text/tokenizer.js';
 export type { AugmentOptions } from '../data/augment.js';
 export type { LearningRateSchedule } from '../schedules/learning-rate.js';
 export type {

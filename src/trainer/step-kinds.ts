@@ -6,7 +6,7 @@
  * `trainOnBatch` reports.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { accumulatingSource } from '../core/accumulation.js';
 import type {
   AccumulatedStepping,
@@ -18,6 +18,7 @@ import type {
 import { createDataParallel, type ModelSpec } from '../parallel/index.js';
 import { capabilitiesOf, checkStepPlan } from '../toolkit/capabilities.js';
 import { checkNumber } from '../util/validate.js';
+import { objectiveFor, type Objective } from './objective.js';
 
 /** A batch's inputs and targets. */
 export interface BatchTensors {
@@ -47,6 +48,8 @@ export interface StepKindRequest {
   dataParallel: { model: ModelSpec; replicas: number } | null;
   /** Micro-batches per step, their gradients accumulated into one (1: off). */
   accumulate?: number;
+  /** The loss and accuracy of the custom steps (default: classification). */
+  objective?: Objective;
 }
 
 /** The step kind for `optimizer` under `request`; refuses what the optimizer cannot split. */
@@ -75,25 +78,34 @@ export async function chooseStepKind(
     },
     'train',
   );
+  const objective = request.objective ?? objectiveFor('classification');
   if (request.dataParallel != null && replicas > 1) {
+    if (objective.task !== 'classification') {
+      throw new Error(
+        `train: data-parallel steps (dataParallel, --workers ${replicas}) train classifiers only; a language model (next-token windows) trains on one thread: use --workers 1.`,
+      );
+    }
     return dataParallelStep(model, optimizer, request.dataParallel.model, replicas);
   }
-  if (accumulate > 1) return accumulatedStep(model, optimizer, accumulate);
+  if (accumulate > 1) return accumulatedStep(model, optimizer, accumulate, objective);
   if (request.mSharpness > 1) {
     return mSharpnessStep(
       model,
       optimizer as tf.Optimizer & MSharpnessStepping,
       request.mSharpness,
+      objective,
     );
   }
   const capabilities = capabilitiesOf(optimizer);
   if (capabilities?.dataSelection === true) {
-    return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting);
+    return dataSelectionStep(model, optimizer as tf.Optimizer & DataSelecting, objective);
   }
   if (capabilities?.previousBatch === true) {
-    return previousBatchStep(model, optimizer as tf.Optimizer & PreviousBatchStepping);
+    return previousBatchStep(model, optimizer as tf.Optimizer & PreviousBatchStepping, objective);
   }
-  return plainStep(model);
+  return objective.trainsOnCompiledLoss
+    ? plainStep(model)
+    : minimizeStep(model, optimizer, objective);
 }
 
 /** `model.trainOnBatch`, the path `model.fit` takes. */
@@ -104,6 +116,36 @@ function plainStep(model: tfl.LayersModel): StepKind {
     step: async (inputs, targets) =>
       (await model.trainOnBatch(inputs, targets)) as [number, number],
     dispose: async () => undefined,
+  };
+}
+
+/** `optimizer.minimize` on the objective's loss, for objectives the compiled loss cannot express. */
+function minimizeStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  objective: Objective,
+): StepKind {
+  return {
+    name: 'plain',
+    needsPrevious: false,
+    dispose: async () => undefined,
+    step: async (inputs, targets) => {
+      let accuracy: tf.Scalar | null = null;
+      const loss = optimizer.minimize(
+        () => {
+          const output = model.apply(inputs, { training: true }) as tf.Tensor;
+          if (accuracy === null) accuracy = tf.keep(objective.accuracy(targets, output));
+          return objective.loss(targets, output);
+        },
+        true,
+        trainableVariables(model),
+      ) as tf.Scalar;
+      try {
+        return [loss.dataSync()[0] as number, (accuracy as tf.Scalar | null)?.dataSync()[0] ?? NaN];
+      } finally {
+        tf.dispose([loss, ...(accuracy === null ? [] : [accuracy])]);
+      }
+    },
   };
 }
 
@@ -130,7 +172,12 @@ function partsOf(inputs: tf.Tensor, targets: tf.Tensor, parts: number) {
  * Gradient accumulation over `parts` micro-batches of each batch: the method's
  * `stepAccumulated`, or, for a plain optimizer, the accumulated gradient applied as is.
  */
-function accumulatedStep(model: tfl.LayersModel, optimizer: tf.Optimizer, parts: number): StepKind {
+function accumulatedStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  parts: number,
+  objective: Objective,
+): StepKind {
   return {
     name: 'accumulated',
     needsPrevious: false,
@@ -145,10 +192,9 @@ function accumulatedStep(model: tfl.LayersModel, optimizer: tf.Optimizer, parts:
           loss: () => {
             const output = model.apply(xs, { training: true }) as tf.Tensor;
             if (calls++ === 0) {
-              const accuracy = tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar;
-              accuracies.push({ value: tf.keep(accuracy), size });
+              accuracies.push({ value: tf.keep(objective.accuracy(ys, output)), size });
             }
-            return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
+            return objective.loss(ys, output);
           },
         };
       });
@@ -185,6 +231,7 @@ function mSharpnessStep(
   model: tfl.LayersModel,
   optimizer: MSharpnessStepping,
   parts: number,
+  objective: Objective,
 ): StepKind {
   return {
     name: 'm-sharpness',
@@ -199,11 +246,9 @@ function mSharpnessStep(
         return () => {
           const output = model.apply(xs, { training: true }) as tf.Tensor;
           if (calls++ === 0) {
-            accuracies.push(
-              tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar),
-            );
+            accuracies.push(tf.keep(objective.accuracy(ys, output)));
           }
-          return tf.mean(tfl.metrics.categoricalCrossentropy(ys, output)) as tf.Scalar;
+          return objective.loss(ys, output);
         };
       });
       try {
@@ -224,7 +269,11 @@ function mSharpnessStep(
 }
 
 /** A data-selecting step (`stepWithDataSelection`) on the compiled loss per example. */
-function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): StepKind {
+function dataSelectionStep(
+  model: tfl.LayersModel,
+  optimizer: DataSelecting,
+  objective: Objective,
+): StepKind {
   return {
     name: 'data selection',
     needsPrevious: false,
@@ -236,9 +285,9 @@ function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): St
         const ys = indices === null ? targets : tf.gather(targets, indices);
         const output = model.apply(xs, { training: true }) as tf.Tensor;
         if (accuracy === null) {
-          accuracy = tf.keep(tf.mean(tfl.metrics.categoricalAccuracy(ys, output)) as tf.Scalar);
+          accuracy = tf.keep(objective.accuracy(ys, output));
         }
-        return tfl.metrics.categoricalCrossentropy(ys, output) as tf.Tensor1D;
+        return objective.perExampleLoss(ys, output);
       };
       const loss = optimizer.stepWithDataSelection(perExampleLoss, trainableVariables(model));
       try {
@@ -251,7 +300,11 @@ function dataSelectionStep(model: tfl.LayersModel, optimizer: DataSelecting): St
 }
 
 /** This batch's loss and the previous batch's (SAMPa's `stepWithPrevious`). */
-function previousBatchStep(model: tfl.LayersModel, optimizer: PreviousBatchStepping): StepKind {
+function previousBatchStep(
+  model: tfl.LayersModel,
+  optimizer: PreviousBatchStepping,
+  objective: Objective,
+): StepKind {
   return {
     name: 'previous batch',
     needsPrevious: true,
@@ -261,11 +314,9 @@ function previousBatchStep(model: tfl.LayersModel, optimizer: PreviousBatchStepp
       const lossOf = (batch: BatchTensors, measured: boolean) => () => {
         const output = model.apply(batch.inputs, { training: true }) as tf.Tensor;
         if (measured && accuracy === null) {
-          accuracy = tf.keep(
-            tf.mean(tfl.metrics.categoricalAccuracy(batch.targets, output)) as tf.Scalar,
-          );
+          accuracy = tf.keep(objective.accuracy(batch.targets, output));
         }
-        return tf.mean(tfl.metrics.categoricalCrossentropy(batch.targets, output)) as tf.Scalar;
+        return objective.loss(batch.targets, output);
       };
       const loss = optimizer.stepWithPrevious(
         lossOf({ inputs, targets }, true),

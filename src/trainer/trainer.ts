@@ -6,28 +6,43 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchCount, batches, type Batch } from '../data/batches.js';
+import { batchCount, exampleBatches, type ExampleBatch } from '../data/batches.js';
 import { createAugmenter, type AugmentOptions } from '../data/augment.js';
 import { deriveSeed } from '../util/random.js';
-import type { ImageDataset } from '../data/types.js';
+import { examplesTask, isImageDataset, outputClasses, type Examples } from '../data/examples.js';
+import type { Tokenizer } from '../data/text/tokenizer.js';
 import { checkNumber } from '../util/validate.js';
 import { isModelAware, isSharpnessAware } from '../core/method.js';
 import { getLearningRate, setLearningRate } from '../optimizers/registry.js';
 import type { LearningRateSchedule } from '../schedules/learning-rate.js';
 import type { ModelSpec } from '../parallel/index.js';
 import { chooseStepKind, type StepKind } from './step-kinds.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, type Evaluation } from './evaluate.js';
 import { toModelInput } from './model-input.js';
-import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  loadCheckpoint,
+  readCheckpointJson,
+  recoverCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { objectiveFor, type Objective } from './objective.js';
 
-export { evaluate };
+export { evaluate, type Evaluation };
+
+/** The file of a checkpoint (and of a saved model) that holds its tokenizer. */
+export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface TrainerData {
-  /** Training images and (possibly noisy) labels. */
-  train: ImageDataset;
-  validation?: ImageDataset | null;
+  /**
+   * Training examples: images or token sequences with (possibly noisy) labels, or next-token
+   * windows (then the model is a language model, trained on the mean token cross-entropy).
+   */
+  train: Examples;
+  validation?: Examples | null;
   /** Evaluated with its own (clean) labels. */
-  test?: ImageDataset | null;
+  test?: Examples | null;
+  /** The tokenizer of token data: saved with every checkpoint (`tokenizer.json`), checked on resume. */
+  tokenizer?: Tokenizer | null;
 }
 
 export interface EpochRecord {
@@ -41,6 +56,10 @@ export interface EpochRecord {
   validationAccuracy: number | null;
   testLoss: number | null;
   testAccuracy: number | null;
+  /** Language models: exp of the mean token loss (train: over the epoch's steps); null otherwise. */
+  trainPerplexity?: number | null;
+  validationPerplexity?: number | null;
+  testPerplexity?: number | null;
   /** Mean wall time of this epoch's optimizer steps. */
   msPerStep: number;
   /** Wall time since the run started (excluding time before a resume). */
@@ -133,17 +152,19 @@ const OWNER = 'train';
 
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   const settings = checkSettings(options);
-  const { model, state } = await openRun(options);
+  const objective = objectiveFor(examplesTask(options.data.train));
+  const { model, state } = await openRun(options, objective);
   const optimizer = model.optimizer as tf.Optimizer;
   if (isModelAware(optimizer)) optimizer.useModel(model);
   const stepKind = await chooseStepKind(model, optimizer, {
     mSharpness: settings.mSharpness,
     dataParallel: options.dataParallel ?? null,
     accumulate: settings.accumulate,
+    objective,
   });
   try {
     await options.onStart?.(state.history);
-    return await trainLoop(options, settings, model, state, stepKind);
+    return await trainLoop(options, settings, model, state, stepKind, objective);
   } finally {
     await stepKind.dispose();
   }
@@ -174,6 +195,17 @@ function checkSettings(options: TrainerOptions): Settings {
     min: 1,
     integer: true,
   });
+  const task = examplesTask(options.data.train);
+  if (smoothing > 0 && task === 'next-token') {
+    throw new Error(
+      `train: labelSmoothing is ${smoothing}, but the data are next-token windows (a language model); label smoothing applies to classification: leave it at 0.`,
+    );
+  }
+  if (options.augment && !isImageDataset(options.data.train)) {
+    throw new Error(
+      'train: augment (crop, flip, cutout) applies to images, but the training data are token sequences; leave augment out.',
+    );
+  }
   if (mSharpness > batchSize) {
     throw new Error(
       `train: mSharpness is ${mSharpness}, more parts than the batch size ${batchSize}; use at most ${batchSize} parts.`,
@@ -199,6 +231,7 @@ function checkSettings(options: TrainerOptions): Settings {
 /** The model and the trainer's state: from the checkpoint when resuming, fresh otherwise. */
 async function openRun(
   options: TrainerOptions,
+  objective: Objective,
 ): Promise<{ model: tfl.LayersModel; state: TrainerState }> {
   // Resuming where no checkpoint was ever completed starts afresh; a damaged one is an error.
   if (
@@ -206,6 +239,7 @@ async function openRun(
     options.checkpointDir &&
     recoverCheckpoint(options.checkpointDir) !== 'none'
   ) {
+    checkSameTokenizer(options.checkpointDir, options.data.tokenizer ?? null);
     const loaded = await loadCheckpoint<TrainerState>(options.checkpointDir);
     if (loaded.state.version !== 1) {
       throw new Error(
@@ -217,7 +251,7 @@ async function openRun(
   const model = await options.buildModel();
   model.compile({
     optimizer: options.buildOptimizer(),
-    loss: 'categoricalCrossentropy',
+    loss: objective.compiledLoss,
     metrics: ['accuracy'],
   });
   return {
@@ -232,6 +266,7 @@ async function trainLoop(
   model: tfl.LayersModel,
   state: TrainerState,
   stepKind: StepKind,
+  objective: Objective,
 ): Promise<TrainResult> {
   const { epochs, seed, sharpEpoch } = settings;
   // A step's batch: accumulate micro-batches of batchSize.
@@ -241,11 +276,17 @@ async function trainLoop(
   const optimizer = model.optimizer as tf.Optimizer;
   const started = performance.now();
   const secondsBefore = state.history.at(-1)?.seconds ?? 0;
+  const extraFiles =
+    options.data.tokenizer == null
+      ? undefined
+      : { [TOKENIZER_FILE]: options.data.tokenizer.toJSON() };
   const checkpoint = async () => {
-    if (options.checkpointDir) await saveCheckpoint(options.checkpointDir, model, state);
+    if (options.checkpointDir) {
+      await saveCheckpoint(options.checkpointDir, model, state, extraFiles);
+    }
   };
   const epochBatches = (epoch: number) =>
-    batches(trainSet, { batchSize, shuffle: true, seed, epoch });
+    exampleBatches(trainSet, { batchSize, shuffle: true, seed, epoch });
   // A step kind that takes the previous batch too (SAMPa) gets it, rebuilt after a resume.
   let previous: PreparedBatch | null = null;
   try {
@@ -310,6 +351,7 @@ async function trainLoop(
         model,
         state,
         secondsBefore + (performance.now() - started) / 1000,
+        objective,
       );
       state.history.push(record);
       state.batchInEpoch = 0;
@@ -337,7 +379,7 @@ function prepareBatch(
   options: TrainerOptions,
   { seed, smoothing }: Settings,
   model: tfl.LayersModel,
-  batch: Batch,
+  batch: ExampleBatch,
   epoch: number,
   batchIndex: number,
 ): PreparedBatch {
@@ -345,10 +387,10 @@ function prepareBatch(
     ? createAugmenter({
         ...options.augment,
         seed: deriveSeed(seed, epoch * 1_000_003 + batchIndex),
-      })(batch.xs)
+      })(batch.xs as tf.Tensor4D)
     : batch.xs;
   const inputs = toModelInput(model, augmented);
-  const classes = options.data.train.classes;
+  const classes = outputClasses(options.data.train);
   const targets =
     smoothing > 0
       ? tf.tidy(() => tf.add(tf.mul(batch.ys, 1 - smoothing), smoothing / classes))
@@ -372,10 +414,18 @@ function epochRecord(
   model: tfl.LayersModel,
   state: TrainerState,
   seconds: number,
+  objective: Objective,
 ): EpochRecord {
   const partial = state.partial;
   const validation = evaluate(model, options.data.validation, options.evaluationBatchSize);
   const test = evaluate(model, options.data.test, options.evaluationBatchSize);
+  const perplexity = objective.perplexity
+    ? {
+        trainPerplexity: Math.exp(partial.lossSum / partial.samples),
+        validationPerplexity: validation?.perplexity ?? null,
+        testPerplexity: test?.perplexity ?? null,
+      }
+    : {};
   return {
     epoch: state.epoch + 1,
     step: state.step,
@@ -386,6 +436,7 @@ function epochRecord(
     validationAccuracy: validation?.accuracy ?? null,
     testLoss: test?.loss ?? null,
     testAccuracy: test?.accuracy ?? null,
+    ...perplexity,
     msPerStep: partial.stepMs / partial.steps,
     seconds,
   };
@@ -393,4 +444,16 @@ function epochRecord(
 
 function emptyPartial(): TrainerState['partial'] {
   return { lossSum: 0, accuracySum: 0, samples: 0, stepMs: 0, steps: 0 };
+}
+
+/** Refuses to resume with a tokenizer other than the checkpoint's (the ids would mean other tokens). */
+function checkSameTokenizer(dir: string, tokenizer: Tokenizer | null): void {
+  const saved = readCheckpointJson(dir, TOKENIZER_FILE);
+  const current = tokenizer === null ? undefined : tokenizer.toJSON();
+  if (JSON.stringify(saved) !== JSON.stringify(current)) {
+    throw new Error(
+      `cannot resume from '${dir}': its ${TOKENIZER_FILE} ${saved === undefined ? 'is missing' : 'differs from the tokenizer fitted on this data'}` +
+        `${current === undefined ? ' (this run has no tokenizer)' : ''}; resume with the same data flags as the run (--dataset, --vocab-size, --seq-len, --tokenizer, --train-subset, seed), or start without --resume.`,
+    );
+  }
 }

@@ -303,8 +303,56 @@ const tests: Array<[string, () => Promise<void>]> = [
   ['train: two moons on the cpu backend, 6 epochs, 10% label noise, accuracy rises', trainMoons],
   ['train: Fashion-MNIST, 3 epochs, 20% label noise, accuracy rises', trainFashionMnist],
   ['examples/browser: SAM trains a model under model.fit on the webgl backend', browserExample],
+  ['spam: AdamW and SAM(AdamW) classify the bundled e-mails, 6 epochs, both ≥ 75%', trainSpam],
   ['no console errors on any page', noConsoleErrors],
 ];
+
+interface SpamState {
+  ready: boolean;
+  running: boolean;
+  epochsDone: number;
+  error: string | null;
+  trainCount: number;
+  testCount: number;
+  contenders: Array<{ id: string; trainLoss: number[]; testAccuracy: number[] }>;
+}
+
+async function trainSpam(): Promise<void> {
+  const page = await openPage('/spam.html?backend=cpu');
+  await waitForState(page, 'state.ready', 60_000);
+  const epochs = 6;
+  await page.fill('#spam-epochs', String(epochs));
+  await page.fill('#spam-rho', '0.05');
+  await page.click('#spam-train');
+  await waitForState(page, `!state.running && state.epochsDone === ${epochs}`, 300_000);
+  const state = await demoState<SpamState>(page);
+  expect(state.error === null, `training failed: ${state.error}`);
+  expect(
+    state.trainCount === 420 && state.testCount === 180,
+    `split ${state.trainCount}/${state.testCount}`,
+  );
+  expect(
+    state.contenders.map((c) => c.id).join(',') === 'adamw,sam',
+    `contenders ${state.contenders.map((c) => c.id).join(',')}`,
+  );
+  for (const contender of state.contenders) {
+    const last = contender.testAccuracy.at(-1) ?? NaN;
+    expect(contender.testAccuracy.length === epochs + 1, `${contender.id}: accuracy points`);
+    expect(last >= 0.75, `${contender.id}: test accuracy ${last}, expected at least 0.75`);
+    expect(
+      last > (contender.testAccuracy[0] ?? NaN) + 0.15,
+      `${contender.id}: accuracy did not rise`,
+    );
+    expect(
+      (contender.trainLoss.at(-1) ?? NaN) < (contender.trainLoss[0] ?? NaN),
+      `${contender.id}: training loss did not fall`,
+    );
+  }
+  const rows = await page.locator('#scores tbody tr').count();
+  expect(rows === 2, `the score table should have 2 rows, has ${rows}`);
+  await page.locator('.layout').screenshot({ path: join(SCREENSHOTS, 'spam.png') });
+  await page.close();
+}
 
 async function main(): Promise<number> {
   if (!existsSync(join(WEB_ROOT, 'dist', 'index.html'))) {

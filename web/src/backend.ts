@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
+import { registerCpuTrainingKernels } from '../../src/backend/cpu-kernels.js';
 
 /**
  * Picks the first backend that initializes. WebGL is unavailable in headless Chromium with
@@ -13,6 +14,8 @@ export async function selectBackend(preferred: readonly string[]): Promise<strin
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
+        // The embedding gradient on cpu, one pass instead of one reduction per vocabulary entry.
+        if (tf.getBackend() === 'cpu') registerCpuTrainingKernels();
         return tf.getBackend();
       }
     } catch {

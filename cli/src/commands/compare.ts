@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { knownOptimizerNames, parseOptimizerList } from 'tfjs-sam/toolkit';
 import { finalSharpness } from '../diagnose.js';
-import { addCommonOptions, hyperparameters, numberList, type CommonFlags } from '../flags.js';
+import {
+  addCommonOptions,
+  applyDataDefaults,
+  hyperparameters,
+  numberList,
+  type CommonFlags,
+} from '../flags.js';
 import { baseResults, finish, passes, runMatrix } from '../matrix.js';
 import { folderName } from '../run.js';
 import { wasInterrupted } from '../signals.js';
@@ -16,8 +22,7 @@ export function addCompareCommand(program: Command): void {
     )
     .option(
       '--optimizers <list>',
-      `comma-separated: ${knownOptimizerNames().join(', ')}; options in parentheses, e.g. "sgd,sam(rho=0.1),gsam(alpha=0.3)"; tfjs-sam methods lists every option`,
-      'sgd,sam',
+      `comma-separated: ${knownOptimizerNames().join(', ')}; options in parentheses, e.g. "sgd,sam(rho=0.1),gsam(alpha=0.3)"; tfjs-sam methods lists every option (default sgd,sam for images, adamw,sam for text)`,
     )
     .option('--seeds <list>', 'seeds, e.g. 1,2,3', numberList('--seeds', 0, true), [1])
     .addOption(
@@ -35,13 +40,14 @@ export function addCompareCommand(program: Command): void {
     .action(
       async (
         flags: CommonFlags & {
-          optimizers: string;
+          optimizers?: string;
           seeds: number[];
           budget: string;
           sharpness?: string | boolean;
         },
       ) => {
-        const specs = parseOptimizerList(flags.optimizers);
+        const defaultOptimizers = applyDataDefaults(flags);
+        const specs = parseOptimizerList(flags.optimizers ?? defaultOptimizers);
         const sharpnessSamples =
           flags.sharpness === undefined
             ? null

@@ -48,7 +48,7 @@ export function addLandscapeCommand(program: Command): void {
         await startBackend(flags.backend, () => undefined);
         const models = [await loadDiagnosticModel(modelPath)];
         if (flags.compare !== undefined) models.push(await loadDiagnosticModel(flags.compare));
-        const { x, y, description } = await diagnosticData(flags, models[0]);
+        const { x, y, description, loss } = await diagnosticData(flags, modelPath, models[0]!);
         mkdirSync(flags.out, { recursive: true });
         try {
           const report = await landscapeReport(
@@ -56,6 +56,7 @@ export function addLandscapeCommand(program: Command): void {
             x,
             y,
             {
+              loss,
               seed: flags.seed,
               points1d: flags.points1d,
               points2d: flags.points2d,

@@ -64,10 +64,11 @@ export function addSharpnessCommand(program: Command): void {
       ) => {
         const backend = await startBackend(flags.backend, () => undefined);
         const model = await loadDiagnosticModel(modelPath);
-        const { x, y, description } = await diagnosticData(flags, model);
+        const { x, y, description, loss } = await diagnosticData(flags, modelPath, model);
         const started = performance.now();
         try {
           const report = sharpnessReport(model, x, y, {
+            loss,
             rho: flags.rho,
             iterations: flags.iterations,
             traceSamples: flags.traceSamples,

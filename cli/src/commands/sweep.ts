@@ -1,7 +1,13 @@
 /** `tfjs-sam sweep`: a grid over rho (and the learning rate) on a validation split. */
 import type { Command } from 'commander';
 import { parseOptimizerSpec } from 'tfjs-sam/toolkit';
-import { addCommonOptions, hyperparameters, numberList, type CommonFlags } from '../flags.js';
+import {
+  addCommonOptions,
+  applyDataDefaults,
+  hyperparameters,
+  numberList,
+  type CommonFlags,
+} from '../flags.js';
 import { baseResults, finish, runMatrix } from '../matrix.js';
 import { outDir, setup } from '../session.js';
 
@@ -18,6 +24,7 @@ export function addSweepCommand(program: Command): void {
       async (
         flags: CommonFlags & { optimizer: string; rhos: number[]; lrs?: number[]; seeds: number[] },
       ) => {
+        applyDataDefaults(flags);
         if (flags.validation <= 0) flags.validation = 0.1;
         const spec = parseOptimizerSpec(flags.optimizer);
         const out = outDir(flags, 'sweep');
@@ -38,11 +45,15 @@ export function addSweepCommand(program: Command): void {
           plan.map((p) => p.spec),
         );
         const optimizers = await runMatrix(flags, out, data, plan, flags.seeds);
+        // Classifiers by validation accuracy; language models by validation perplexity (lower first).
+        const perplexity = optimizers.some((o) => o.mean.validationPerplexity !== undefined);
+        const score = (o: (typeof optimizers)[number]) =>
+          perplexity
+            ? -(o.mean.validationPerplexity as number)
+            : (o.mean.validationAccuracy as number);
         const ranked = optimizers
           .filter((o) => o.mean.validationAccuracy !== undefined)
-          .sort(
-            (a, b) => (b.mean.validationAccuracy as number) - (a.mean.validationAccuracy as number),
-          );
+          .sort((a, b) => score(b) - score(a));
         const top = ranked[0];
         await finish(out, {
           ...baseResults('sweep', flags, backend, data),
@@ -55,6 +66,9 @@ export function addSweepCommand(program: Command): void {
                   rho: top.rho as number,
                   learningRate: top.learningRate as number,
                   validationAccuracy: top.mean.validationAccuracy as number,
+                  ...(perplexity
+                    ? { validationPerplexity: top.mean.validationPerplexity as number }
+                    : {}),
                 },
               }),
         });

@@ -1,7 +1,13 @@
 /** `tfjs-sam train`: one model with one optimizer. */
 import type { Command } from 'commander';
 import { parseOptimizerSpec } from 'tfjs-sam/toolkit';
-import { addCommonOptions, hyperparameters, numberIn, type CommonFlags } from '../flags.js';
+import {
+  addCommonOptions,
+  applyDataDefaults,
+  hyperparameters,
+  numberIn,
+  type CommonFlags,
+} from '../flags.js';
 import { baseResults, finish, runMatrix } from '../matrix.js';
 import { outDir, setup } from '../session.js';
 
@@ -11,6 +17,7 @@ export function addTrainCommand(program: Command): void {
     .option('--optimizer <spec>', 'e.g. sam, asam, "gsam(alpha=0.3)"', 'sam')
     .option('--seed <n>', 'seed', numberIn('--seed', 0, Infinity, true), 1)
     .action(async (flags: CommonFlags & { optimizer: string; seed: number }) => {
+      applyDataDefaults(flags);
       const spec = parseOptimizerSpec(flags.optimizer);
       const out = outDir(flags, 'train');
       const { backend, data } = await setup(flags, [spec]);

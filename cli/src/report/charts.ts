@@ -9,6 +9,10 @@ export interface CurvePoint {
   trainAccuracy: number;
   validationAccuracy: number | null;
   testAccuracy: number | null;
+  /** Language models only (null or absent for classifiers). */
+  trainPerplexity?: number | null;
+  validationPerplexity?: number | null;
+  testPerplexity?: number | null;
 }
 
 const WIDTH = 420;
@@ -136,4 +140,47 @@ export function accuracyVsRho(
       color: { field: 'lr', type: 'nominal', title: 'learning rate' },
     },
   } as TopLevelSpec;
+}
+
+/** Perplexity per epoch and optimizer (mean over seeds, band = CI), train dashed, log scale. */
+export function perplexityCurves(points: readonly CurvePoint[]): TopLevelSpec {
+  const splits = [
+    ['train', 'trainPerplexity'],
+    ['validation', 'validationPerplexity'],
+    ['test', 'testPerplexity'],
+  ] as const;
+  const long = points.flatMap((p) =>
+    splits.flatMap(([split, key]) => {
+      const value = p[key];
+      return value == null
+        ? []
+        : [{ optimizer: p.optimizer, seed: p.seed, epoch: p.epoch, split, perplexity: value }];
+    }),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: long },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      color: { field: 'optimizer', type: 'nominal' },
+    },
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          y: {
+            aggregate: 'mean',
+            field: 'perplexity',
+            type: 'quantitative',
+            title: 'perplexity (mean over seeds)',
+            scale: { type: 'log' },
+          },
+          strokeDash: { field: 'split', type: 'nominal', title: 'split' },
+          detail: { field: 'split' },
+        },
+      },
+    ],
+  };
 }

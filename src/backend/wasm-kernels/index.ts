@@ -11,6 +11,7 @@ import { makeMaxPoolGradKernel } from './max-pool-grad.js';
 import { makeSliceKernel } from './slice.js';
 import { makeReductionKernel } from './sum.js';
 import { makeIdentityKernel } from './identity.js';
+import { makeOneHotKernel } from './one-hot.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
@@ -55,7 +56,8 @@ function isOurs(name: string): boolean {
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
- * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; and, on the
+ * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; fixes OneHot
+ * for float outputs (the stock kernel writes int32 bits whatever the dtype); and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
  * repetition. When the wasm backend is initialized (after `tf.setBackend('wasm')` and
  * `tf.ready()`), it also adds the fused SIMD kernels of the sharpness-aware math
@@ -87,6 +89,7 @@ export function registerWasmTrainingKernels(): () => void {
     ['Sum', (original: KernelConfig) => makeReductionKernel(original, 'Sum')],
     ['Mean', (original: KernelConfig) => makeReductionKernel(original, 'Mean')],
     ['Identity', makeIdentityKernel],
+    ['OneHot', makeOneHotKernel],
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));

@@ -1,0 +1,105 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import {
+  checkBooleanOption,
+  checkInteger,
+  checkKnownOptions,
+  checkSeed,
+  ModelOptionError,
+} from './options.js';
+import { SeededInitializers } from './seeds.js';
+import { TokenEmbedding } from './text-layers.js';
+import { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
+
+export interface LanguageModelOptions {
+  /** Token ids must lie in [0, vocabSize). */
+  vocabSize?: number;
+  /** Context length: tokens per input window (the position table has this many rows). */
+  seqLength?: number;
+  /** Model width; must be divisible by `heads`. */
+  dModel?: number;
+  heads?: number;
+  /** Number of decoder blocks. */
+  blocks?: number;
+  /** Hidden width of each block's feed-forward network (default 4 × dModel). */
+  ffDim?: number;
+  /** The output layer is the token embedding transposed (default true) or its own dense layer. */
+  tiedOutput?: boolean;
+  /** Seed for deterministic initialization. */
+  seed?: number;
+}
+
+const LM_OPTION_NAMES = [
+  'vocabSize',
+  'seqLength',
+  'dModel',
+  'heads',
+  'blocks',
+  'ffDim',
+  'tiedOutput',
+  'seed',
+] as const;
+
+/**
+ * A small decoder-only transformer language model (GPT-2 style; Radford et al. 2019): token +
+ * learned position embeddings, `blocks` × pre-LN blocks [x = x + MHSA(LN(x)) with causal
+ * attention; x = x + FFN(LN(x)), FFN = dense(ffDim, gelu) → dense(dModel)], a final LN and the
+ * output projection to the vocabulary, tied to the token embedding by default.
+ * Input: [batch, seqLength] ids; output: [batch, seqLength, vocabSize] logits of the next token at
+ * each position (softmax gives its probabilities; train on the softmax cross-entropy from logits
+ * of the following ids, e.g. `sparseSoftmaxCrossEntropy`).
+ */
+export function languageModel(options: LanguageModelOptions = {}): tfl.LayersModel {
+  const model = 'languageModel';
+  checkKnownOptions(model, options, LM_OPTION_NAMES);
+  const vocabSize = checkInteger(model, 'vocabSize', options.vocabSize ?? 8000, 2);
+  const seqLength = checkInteger(model, 'seqLength', options.seqLength ?? 128, 1);
+  const dModel = checkInteger(model, 'dModel', options.dModel ?? 128, 1);
+  const heads = checkInteger(model, 'heads', options.heads ?? 4, 1);
+  const blocks = checkInteger(model, 'blocks', options.blocks ?? 2, 1);
+  const ffDim = checkInteger(model, 'ffDim', options.ffDim ?? 4 * dModel, 1);
+  const tied = checkBooleanOption(model, 'tiedOutput', options.tiedOutput ?? true);
+  if (dModel % heads !== 0) {
+    throw new ModelOptionError(
+      `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
+    );
+  }
+  const init = new SeededInitializers(checkSeed(model, options.seed));
+  const normal = () =>
+    tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: init.nextSeed() });
+  const layerNorm = () => tfl.layers.layerNormalization({ epsilon: 1e-5 });
+
+  const input = tfl.input({ shape: [seqLength] });
+  const embedding = new TokenEmbedding({
+    vocabSize,
+    outputDim: dModel,
+    seed: init.nextSeed() ?? null,
+    name: 'token_embedding',
+  });
+  let x = embedding.apply(input) as SymbolicTensor;
+  x = new PositionEmbedding({ seed: init.nextSeed() ?? null }).apply(x) as SymbolicTensor;
+  for (let block = 0; block < blocks; block++) {
+    const normed = layerNorm().apply(x) as SymbolicTensor;
+    const attended = new MultiHeadSelfAttention({
+      heads,
+      causal: true,
+      seed: init.nextSeed() ?? null,
+    }).apply(normed) as SymbolicTensor;
+    x = tfl.layers.add().apply([x, attended]) as SymbolicTensor;
+    let fed = layerNorm().apply(x) as SymbolicTensor;
+    fed = tfl.layers
+      .dense({ units: ffDim, activation: 'gelu', kernelInitializer: normal() })
+      .apply(fed) as SymbolicTensor;
+    fed = tfl.layers
+      .dense({ units: dModel, kernelInitializer: normal() })
+      .apply(fed) as SymbolicTensor;
+    x = tfl.layers.add().apply([x, fed]) as SymbolicTensor;
+  }
+  x = layerNorm().apply(x) as SymbolicTensor;
+  const logits = (
+    tied
+      ? embedding.apply(x)
+      : tfl.layers.dense({ units: vocabSize, kernelInitializer: normal() }).apply(x)
+  ) as SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: logits, name: 'language_model' });
+}

@@ -4,6 +4,7 @@
  *   tfjs-sam compare --optimizers sgd,sam --epochs 1 --seeds 1 --out runs/quick
  *   tfjs-sam train --optimizer "gsam(alpha=0.3)" --dataset fashion-mnist --model cnn
  *   tfjs-sam sweep --optimizer sam --rhos 0.01,0.05,0.1,0.2 --validation 0.1
+ *   tfjs-sam tune --optimizer sam --rhos 0.01,0.02,0.05,0.1,0.2,0.5 --budget 40%
  *   tfjs-sam report runs/quick
  *   tfjs-sam methods
  */
@@ -17,6 +18,7 @@ import { addReportCommand } from './commands/report.js';
 import { addSharpnessCommand } from './commands/sharpness.js';
 import { addSweepCommand } from './commands/sweep.js';
 import { addTrainCommand } from './commands/train.js';
+import { addTuneCommand } from './commands/tune.js';
 import { runInChildProcess, underTsxCommand } from './signals.js';
 
 export function buildProgram(): Command {
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
   addCompareCommand(program);
   addTrainCommand(program);
   addSweepCommand(program);
+  addTuneCommand(program);
   addSharpnessCommand(program);
   addLandscapeCommand(program);
   addReportCommand(program);

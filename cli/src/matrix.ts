@@ -20,60 +20,83 @@ import {
   type ResultsFile,
 } from './results.js';
 import { parseAugment, type CommonFlags } from './flags.js';
-import { folderName, runOne, type RunSpec } from './run.js';
+import { folderName, runOne, type RunSpec, type RunSummary } from './run.js';
 import { wasInterrupted } from './signals.js';
 import { modelBuilder, type PreparedData } from './setup.js';
+
+/** An optimizer of a command's matrix: its spec, hyperparameters and epochs. */
+export interface PlannedOptimizer {
+  spec: OptimizerSpec;
+  common: CommonHyperparameters;
+  epochs: number;
+  extra?: Partial<OptimizerResult>;
+}
+
+/** The run of `planned` with `seed` under the command's flags, in `out/runs/<label>-seed<k>`. */
+export function runSpecFor(
+  flags: CommonFlags,
+  out: string,
+  data: PreparedData,
+  planned: PlannedOptimizer,
+  seed: number,
+): RunSpec {
+  const { spec, common, epochs } = planned;
+  return {
+    label: spec.label,
+    seed,
+    epochs,
+    batchSize: flags.batchSize,
+    learningRate: common.learningRate,
+    schedule: flags.schedule,
+    warmupEpochs: flags.warmupEpochs,
+    labelSmoothing: flags.labelSmoothing,
+    // Plain optimizers have no perturbation to split: they train as usual next to SAM.
+    mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
+    sharpnessEpochs: flags.sharpnessEpochs ?? null,
+    accumulate: flags.accumulate,
+    // The zoo spec modelBuilder builds, so that every worker builds the same model.
+    dataParallel: flags.workers > 1 ? dataParallelModel(flags, data, seed) : null,
+    augment: parseAugment(flags.augment),
+    dir: join(out, 'runs', folderName(spec.label, seed)),
+    resume: flags.resume,
+    restart: flags.restart,
+    progress: flags.progress,
+    record: {
+      label: spec.label,
+      seed,
+      dataSeed: flags.dataSeed,
+      data: data.description,
+      model: flags.model,
+    },
+  };
+}
+
+/** Trains `run` (a run of `planned`): the model of --model, the optimizer of the spec. */
+export function trainRun(
+  flags: CommonFlags,
+  data: PreparedData,
+  planned: PlannedOptimizer,
+  run: RunSpec,
+): Promise<RunSummary> {
+  return runOne(run, data, modelBuilder(flags.model, data, run.seed), () =>
+    buildOptimizer(planned.spec, withStepsPerEpoch(planned.common, data, flags)),
+  );
+}
 
 /** Trains every (optimizer, seed) pair; returns one aggregated result per optimizer. */
 export async function runMatrix(
   flags: CommonFlags,
   out: string,
   data: PreparedData,
-  specs: Array<{
-    spec: OptimizerSpec;
-    common: CommonHyperparameters;
-    epochs: number;
-    extra?: Partial<OptimizerResult>;
-  }>,
+  plan: PlannedOptimizer[],
   seeds: number[],
 ): Promise<OptimizerResult[]> {
   const results: OptimizerResult[] = [];
-  for (const { spec, common, epochs, extra } of specs) {
+  for (const planned of plan) {
+    const { spec, epochs, extra } = planned;
     const runs = [];
     for (const seed of seeds) {
-      const run: RunSpec = {
-        label: spec.label,
-        seed,
-        epochs,
-        batchSize: flags.batchSize,
-        learningRate: common.learningRate,
-        schedule: flags.schedule,
-        warmupEpochs: flags.warmupEpochs,
-        labelSmoothing: flags.labelSmoothing,
-        // Plain optimizers have no perturbation to split: they train as usual next to SAM.
-        mSharpness: isPlainOptimizer(spec.name) ? 1 : flags.mSharpness,
-        sharpnessEpochs: flags.sharpnessEpochs ?? null,
-        accumulate: flags.accumulate,
-        // The zoo spec modelBuilder builds, so that every worker builds the same model.
-        dataParallel: flags.workers > 1 ? dataParallelModel(flags, data, seed) : null,
-        augment: parseAugment(flags.augment),
-        dir: join(out, 'runs', folderName(spec.label, seed)),
-        resume: flags.resume,
-        restart: flags.restart,
-        progress: flags.progress,
-        record: {
-          label: spec.label,
-          seed,
-          dataSeed: flags.dataSeed,
-          data: data.description,
-          model: flags.model,
-        },
-      };
-      runs.push(
-        await runOne(run, data, modelBuilder(flags.model, data, seed), () =>
-          buildOptimizer(spec, withStepsPerEpoch(common, data, flags)),
-        ),
-      );
+      runs.push(await trainRun(flags, data, planned, runSpecFor(flags, out, data, planned, seed)));
       if (wasInterrupted())
         return [
           ...results,
@@ -100,7 +123,7 @@ function dataParallelModel(
   return { model: spec, replicas: flags.workers };
 }
 
-function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
+export function stepsPerEpoch(data: PreparedData, flags: CommonFlags): number {
   return batchCount(data.train.count, flags.batchSize * flags.accumulate);
 }
 
@@ -130,7 +153,7 @@ export async function finish(out: string, results: ResultsFile): Promise<void> {
 }
 
 export function baseResults(
-  kind: 'compare' | 'sweep',
+  kind: ResultsFile['kind'],
   flags: CommonFlags,
   backend: string,
   data: PreparedData,

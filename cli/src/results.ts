@@ -5,6 +5,7 @@ import type { EpochRecord } from 'tfjs-sam/trainer';
 import {
   accuracyVsRho,
   generalizationGap,
+  tunerTrials,
   learningCurves,
   perplexityCurves,
   stepTimes,
@@ -31,9 +32,11 @@ export interface OptimizerResult {
   label: string;
   passesPerStep: number;
   epochs: number;
-  /** Sweep grid point, when the results come from `sweep`. */
+  /** Sweep grid point or tuner candidate, when the results come from `sweep` or `tune`. */
   rho?: number;
   learningRate?: number;
+  /** `tune`: the epochs the candidate trained before the tuner stopped it (its last round). */
+  stoppedAt?: number;
   runs: RunSummary[];
   mean: Partial<Record<Metric, number>>;
   std: Partial<Record<Metric, number>>;
@@ -52,8 +55,31 @@ export interface FinalSharpness {
   seconds: number;
 }
 
+/** What `tune` did: its rounds, every trial, the compute spent against the grid's. */
+export interface TuneSummary {
+  metric: 'validationAccuracy' | 'validationPerplexity';
+  eta: number;
+  /** Budget, cost and the grid's cost (every candidate trained all epochs), in base steps. */
+  budget: number;
+  cost: number;
+  gridCost: number;
+  /** The epochs each round trains its candidates to. */
+  rounds: number[];
+  stepsPerEpoch: number;
+  passesPerStep: number;
+  trials: Array<{
+    rho: number;
+    learningRate: number;
+    round: number;
+    epochs: number;
+    metric: number;
+    kept: boolean;
+  }>;
+  best: { rho: number; learningRate: number; metric: number };
+}
+
 export interface ResultsFile {
-  kind: 'compare' | 'sweep';
+  kind: 'compare' | 'sweep' | 'tune';
   command: string;
   date: string;
   machine: string;
@@ -73,6 +99,7 @@ export interface ResultsFile {
     /** Language models: the sweep ranks by this, lower first. */
     validationPerplexity?: number;
   };
+  tune?: TuneSummary;
 }
 
 export function aggregate(
@@ -113,6 +140,9 @@ const meanStd = (r: OptimizerResult, metric: Metric, asPercent = true) =>
  */
 export function epochsRun(result: OptimizerResult): string | number {
   if (result.runs.every((run) => run.completed)) return result.epochs;
+  if (result.stoppedAt !== undefined) {
+    return `${result.stoppedAt} of ${result.epochs} (stopped by the tuner)`;
+  }
   const done = result.runs.map((run) => run.epochs);
   return `${done.join(', ')} of ${result.epochs} (interrupted)`;
 }
@@ -125,7 +155,9 @@ export function summaryTable(results: ResultsFile): ReportTable {
     title:
       results.kind === 'sweep'
         ? 'Sweep (mean ± std over seeds)'
-        : 'Results (mean ± std over seeds)',
+        : results.kind === 'tune'
+          ? 'Tuner candidates, at the last round each reached'
+          : 'Results (mean ± std over seeds)',
     columns: [
       'optimizer',
       'epochs',
@@ -175,11 +207,43 @@ export function printSummary(results: ResultsFile): void {
     cells.map((c, i) => String(c).padEnd(widths[i] as number)).join('  ');
   console.log(`\n${line(table.columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const row of table.rows) console.log(line(row));
-  if (results.best) {
+  if (results.tune) {
+    console.log(`\n${tuneLine(results.tune)}`);
+  } else if (results.best) {
     console.log(
       `\nbest: ${results.best.label} (rho ${results.best.rho}, lr ${results.best.learningRate}) with validation accuracy ${percent(results.best.validationAccuracy)}`,
     );
   }
+}
+
+/** The tuner's choice and what it cost, against the grid of `sweep`. */
+export function tuneLine(tune: TuneSummary): string {
+  const value =
+    tune.metric === 'validationPerplexity'
+      ? `validation perplexity ${tune.best.metric.toFixed(2)}`
+      : `validation accuracy ${percent(tune.best.metric)}`;
+  const share = ((100 * tune.cost) / tune.gridCost).toFixed(0);
+  return (
+    `chosen: rho ${tune.best.rho}, lr ${tune.best.learningRate} (${value}) · rounds at ${tune.rounds.join(', ')} epochs, η ${tune.eta} · ` +
+    `compute ${tune.cost} base steps = ${share}% of the grid's ${tune.gridCost} (budget ${tune.budget})`
+  );
+}
+
+/** One row per trial of the tuner. */
+export function tuneTable(tune: TuneSummary): ReportTable {
+  const show = (v: number) => (tune.metric === 'validationPerplexity' ? v.toFixed(2) : percent(v));
+  return {
+    title: `Tuner trials (successive halving, η ${tune.eta}): ${tuneLine(tune)}`,
+    columns: ['round', 'epochs', 'rho', 'learning rate', tune.metric, 'kept'],
+    rows: tune.trials.map((t) => [
+      t.round + 1,
+      t.epochs,
+      t.rho,
+      t.learningRate,
+      show(t.metric),
+      t.kept ? 'yes' : '',
+    ]),
+  };
 }
 
 export function writeResults(out: string, results: ResultsFile): void {
@@ -267,6 +331,16 @@ export async function renderReport(out: string, results: ResultsFile): Promise<s
       plots,
     ),
   );
+  if (results.tune) {
+    charts.push(
+      await renderChart(
+        'tuner-trials',
+        `${results.tune.metric === 'validationPerplexity' ? 'Validation perplexity' : 'Validation accuracy'} against ρ after each round of the tuner`,
+        tunerTrials(results.tune.trials, results.tune.metric),
+        plots,
+      ),
+    );
+  }
   if (results.kind === 'sweep') {
     const rows = results.optimizers
       .filter((o) => o.rho !== undefined && o.mean.validationAccuracy !== undefined)
@@ -286,7 +360,7 @@ export async function renderReport(out: string, results: ResultsFile): Promise<s
       );
   }
   const html = reportHtml({
-    title: results.kind === 'sweep' ? 'tfjs-sam sweep' : 'tfjs-sam comparison',
+    title: `tfjs-sam ${results.kind === 'compare' ? 'comparison' : results.kind}`,
     subtitle: `${results.data} · model ${results.model} · ${results.backend} backend`,
     facts: [
       ['command', results.command],
@@ -295,7 +369,7 @@ export async function renderReport(out: string, results: ResultsFile): Promise<s
       ...(results.budget ? ([['budget', results.budget]] as Array<[string, string]>) : []),
       ['settings', JSON.stringify(results.settings)],
     ],
-    tables: [summaryTable(results)],
+    tables: [...(results.tune ? [tuneTable(results.tune)] : []), summaryTable(results)],
     charts,
   });
   const path = join(out, 'report.html');

@@ -53,6 +53,11 @@ export interface RunSpec {
   resume: boolean;
   /** Discard the run folder (checkpoint and logs) and train from the start. */
   restart: boolean;
+  /**
+   * Stop (with a checkpoint) once this many of the `epochs` are done, the learning-rate schedule
+   * still that of `epochs`: a tuner's round. Default: train all `epochs`.
+   */
+  stopAfterEpochs?: number;
   progress: boolean;
   /** What the run is trained on, kept in its folder's run.json and checked on --resume. */
   record: RunRecord;
@@ -113,6 +118,7 @@ export async function runOne(
           cliProgress.Presets.shades_classic,
         )
       : null;
+  let epochsDone = 0;
   bar?.start(spec.epochs * perEpoch, 0, { epoch: 1, loss: '-', acc: '-', ms: '-', rate: '-' });
   const result = await train({
     data,
@@ -130,9 +136,14 @@ export async function runOne(
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),
     resume: spec.resume,
-    shouldStop: wasInterrupted,
+    shouldStop: () =>
+      wasInterrupted() ||
+      (spec.stopAfterEpochs !== undefined && epochsDone >= spec.stopAfterEpochs),
     // The log holds the epochs of the checkpoint the run starts from, nothing after it.
-    onStart: (history) => writeFileSync(logPath, history.map(logLine).join('')),
+    onStart: (history) => {
+      epochsDone = history.length;
+      writeFileSync(logPath, history.map(logLine).join(''));
+    },
     onBatch: (p) =>
       bar?.update(p.step, {
         epoch: p.epoch + 1,
@@ -142,6 +153,7 @@ export async function runOne(
         rate: ((spec.batchSize * 1000) / p.msPerStep).toFixed(0),
       }),
     onEpoch: (record) => {
+      epochsDone = record.epoch;
       appendFileSync(logPath, logLine(record));
       if (bar === null && spec.progress) {
         const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);

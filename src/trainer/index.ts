@@ -13,6 +13,15 @@ export {
 export { batchCount } from '../data/batches.js';
 export { CheckpointError, readCheckpointJson } from './checkpoint.js';
 export { toModelInput } from './model-input.js';
+export {
+  successiveHalving,
+  trainerRounds,
+  validationAccuracy,
+  type HalvingOptions,
+  type TuneCandidate,
+  type TuneResult,
+  type TuneTrial,
+} from './tune.js';
 export { objectiveFor, tokenCrossEntropy, type Objective } from './objective.js';
 export {
   dataKind,

@@ -127,7 +127,10 @@ export interface TrainerOptions {
   onStart?: (history: readonly EpochRecord[]) => void | Promise<void>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
-  /** Polled after every step; true stops the run after writing a checkpoint (Ctrl-C). */
+  /**
+   * Polled after every step and at the end of every epoch; true stops the run after writing a
+   * checkpoint (Ctrl-C, or a tuner that trains a candidate a few epochs at a time).
+   */
   shouldStop?: () => boolean;
 }
 
@@ -359,6 +362,9 @@ async function trainLoop(
       await options.onEpoch?.(record);
       state.epoch += 1;
       await checkpoint();
+      if (state.epoch < epochs && options.shouldStop?.()) {
+        return { model, history: state.history, completed: false, steps: state.step };
+      }
       state.epoch -= 1;
     }
   } finally {

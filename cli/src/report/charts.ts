@@ -184,3 +184,52 @@ export function perplexityCurves(points: readonly CurvePoint[]): TopLevelSpec {
     ],
   };
 }
+
+/**
+ * The tuner's trials: the validation metric against ρ (log scale), one line per round (the epochs
+ * it trained to), filled points for the candidates kept for the next round.
+ */
+export function tunerTrials(
+  rows: ReadonlyArray<{
+    rho: number;
+    learningRate: number;
+    epochs: number;
+    metric: number;
+    kept: boolean;
+  }>,
+  metric: string,
+): TopLevelSpec {
+  const lrs = new Set(rows.map((r) => r.learningRate)).size;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: {
+      values: rows.map((r) => ({
+        ...r,
+        round: `${r.epochs} epoch${r.epochs === 1 ? '' : 's'}`,
+        lr: String(r.learningRate),
+        status: r.kept ? 'kept' : 'stopped',
+      })),
+    },
+    mark: { type: 'line', point: { size: 60 } },
+    encoding: {
+      x: {
+        field: 'rho',
+        type: 'quantitative',
+        scale: rows.every((r) => r.rho > 0) ? { type: 'log' } : { type: 'symlog', constant: 0.01 },
+        title: 'ρ',
+      },
+      y: {
+        field: 'metric',
+        type: 'quantitative',
+        title: metric === 'validationPerplexity' ? 'validation perplexity' : 'validation accuracy',
+        scale: { zero: false },
+      },
+      color: { field: 'round', type: 'ordinal', sort: null, title: 'trained to' },
+      ...(lrs > 1 ? { strokeDash: { field: 'lr', type: 'nominal', title: 'learning rate' } } : {}),
+      shape: { field: 'status', type: 'nominal', title: null },
+      detail: { field: 'lr', type: 'nominal' },
+    },
+  } as TopLevelSpec;
+}

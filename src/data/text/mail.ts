@@ -6,11 +6,11 @@
  * an HTML-only body is reduced to its text here. postal-mime is an optional peer of the library
  * (the CLI installs it): loaded on the first message, with a message saying how to install it.
  */
-type PostalMimeModule = typeof import('postal-mime');
+import type PostalMimeParser from 'postal-mime';
 
-let postalMime: Promise<PostalMimeModule['default']> | null = null;
+let postalMime: Promise<typeof PostalMimeParser> | null = null;
 
-function loadPostalMime(): Promise<PostalMimeModule['default']> {
+function loadPostalMime(): Promise<typeof PostalMimeParser> {
   postalMime ??= import('postal-mime').then(
     (module) => module.default,
     (error: unknown) => {

@@ -6,6 +6,7 @@
  *   tfjs-sam sweep --optimizer sam --rhos 0.01,0.05,0.1,0.2 --validation 0.1
  *   tfjs-sam tune --optimizer sam --rhos 0.01,0.02,0.05,0.1,0.2,0.5 --budget 40%
  *   tfjs-sam report runs/quick
+ *   tfjs-sam pareto runs/a runs/b --out runs/pareto
  *   tfjs-sam methods
  */
 import { realpathSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { Command } from 'commander';
 import { addCompareCommand } from './commands/compare.js';
 import { addLandscapeCommand } from './commands/landscape.js';
 import { addMethodsCommand } from './commands/methods.js';
+import { addParetoCommand } from './commands/pareto.js';
 import { addReportCommand } from './commands/report.js';
 import { addSharpnessCommand } from './commands/sharpness.js';
 import { addSweepCommand } from './commands/sweep.js';
@@ -35,6 +37,7 @@ export function buildProgram(): Command {
   addSharpnessCommand(program);
   addLandscapeCommand(program);
   addReportCommand(program);
+  addParetoCommand(program);
   addMethodsCommand(program);
 
   return program;

@@ -233,3 +233,85 @@ export function tunerTrials(
     },
   } as TopLevelSpec;
 }
+
+/**
+ * Clean test accuracy (mean, with ± std bars) against a cost — passes or minutes — one point per
+ * optimizer, labelled; the Pareto front drawn as a step line through the points on it.
+ */
+export function paretoChart(
+  rows: ReadonlyArray<{
+    label: string;
+    cost: number;
+    testAccuracy: number;
+    testAccuracyStd: number;
+    front: boolean;
+  }>,
+  costTitle: string,
+): TopLevelSpec {
+  const values = rows.map((r) => ({
+    ...r,
+    low: r.testAccuracy - r.testAccuracyStd,
+    high: r.testAccuracy + r.testAccuracyStd,
+    status: r.front ? 'on the Pareto front' : 'beaten by a cheaper one',
+  }));
+  const x = {
+    field: 'cost',
+    type: 'quantitative',
+    title: costTitle,
+    scale: { zero: false, padding: 24 },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    layer: [
+      {
+        transform: [{ filter: 'datum.front' }],
+        mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] },
+        encoding: { x, y: { field: 'testAccuracy', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'rule' },
+        encoding: {
+          x,
+          y: { field: 'low', type: 'quantitative' },
+          y2: { field: 'high' },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            title: null,
+            legend: { orient: 'bottom', labelLimit: 400 },
+          },
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          x,
+          y: {
+            field: 'testAccuracy',
+            type: 'quantitative',
+            title: 'clean test accuracy (mean ± std over seeds)',
+            scale: { zero: false },
+            axis: { format: '.0%' },
+          },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            title: null,
+            legend: { orient: 'bottom', labelLimit: 400 },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 },
+        encoding: {
+          x,
+          y: { field: 'testAccuracy', type: 'quantitative' },
+          text: { field: 'label', type: 'nominal' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}

@@ -118,7 +118,6 @@ export async function runOne(
           cliProgress.Presets.shades_classic,
         )
       : null;
-  let epochsDone = 0;
   bar?.start(spec.epochs * perEpoch, 0, { epoch: 1, loss: '-', acc: '-', ms: '-', rate: '-' });
   const result = await train({
     data,
@@ -136,14 +135,10 @@ export async function runOne(
     augment: spec.augment,
     checkpointDir: join(spec.dir, 'checkpoint'),
     resume: spec.resume,
-    shouldStop: () =>
-      wasInterrupted() ||
-      (spec.stopAfterEpochs !== undefined && epochsDone >= spec.stopAfterEpochs),
+    shouldStop: wasInterrupted,
+    ...(spec.stopAfterEpochs === undefined ? {} : { stopAfterEpochs: spec.stopAfterEpochs }),
     // The log holds the epochs of the checkpoint the run starts from, nothing after it.
-    onStart: (history) => {
-      epochsDone = history.length;
-      writeFileSync(logPath, history.map(logLine).join(''));
-    },
+    onStart: (history) => writeFileSync(logPath, history.map(logLine).join('')),
     onBatch: (p) =>
       bar?.update(p.step, {
         epoch: p.epoch + 1,
@@ -153,7 +148,6 @@ export async function runOne(
         rate: ((spec.batchSize * 1000) / p.msPerStep).toFixed(0),
       }),
     onEpoch: (record) => {
-      epochsDone = record.epoch;
       appendFileSync(logPath, logLine(record));
       if (bar === null && spec.progress) {
         const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);

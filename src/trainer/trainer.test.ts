@@ -467,3 +467,46 @@ test('onStart gets the epochs a run starts from: none when fresh, the checkpoint
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('stopAfterEpochs: the run stops with a checkpoint at that epoch’s end and resumes to the full run, bit for bit', async () => {
+  await useBackend('cpu');
+  const bundled = await loadBundledFashionMnist();
+  const trainSet = subsetDataset(
+    bundled.train,
+    Int32Array.from({ length: 60 }, (_, i) => i),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-trainer-stop-after-'));
+  const models: tfl.LayersModel[] = [];
+  try {
+    const options: TrainerOptions = {
+      data: { train: trainSet },
+      buildModel: smallModel,
+      buildOptimizer: () => sam(tf.train.momentum(0.05, 0.9), { rho: 0.05 }),
+      epochs: 3,
+      batchSize: 20,
+      seed: 4,
+      learningRate: cosineSchedule({ initial: 0.05, totalSteps: 9 }),
+    };
+    const full = await train(options);
+    models.push(full.model);
+    const first = await train({ ...options, checkpointDir: dir, stopAfterEpochs: 1 });
+    models.push(first.model);
+    assert.equal(first.completed, false);
+    assert.equal(first.steps, 3, 'one epoch of 3 steps, not a step more');
+    assert.equal(first.history.length, 1);
+    const again = await train({ ...options, checkpointDir: dir, resume: true, stopAfterEpochs: 1 });
+    models.push(again.model);
+    assert.equal(again.steps, 3, 'already there: no step is taken');
+    const rest = await train({ ...options, checkpointDir: dir, resume: true });
+    models.push(rest.model);
+    assert.equal(rest.completed, true);
+    assert.deepEqual(weights(rest.model), weights(full.model));
+    await assert.rejects(train({ ...options, stopAfterEpochs: 4 }), /stopAfterEpochs.*4/);
+  } finally {
+    for (const m of models) {
+      (m.optimizer as tf.Optimizer).dispose();
+      m.dispose();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

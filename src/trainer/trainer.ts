@@ -127,11 +127,14 @@ export interface TrainerOptions {
   onStart?: (history: readonly EpochRecord[]) => void | Promise<void>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
-  /**
-   * Polled after every step and at the end of every epoch; true stops the run after writing a
-   * checkpoint (Ctrl-C, or a tuner that trains a candidate a few epochs at a time).
-   */
+  /** Polled after every step; true stops the run after writing a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /**
+   * Stop, with a checkpoint, at the end of this epoch (1-based) of the `epochs`, the learning-rate
+   * schedule still that of all `epochs`: a tuner trains a candidate a few epochs at a time, and a
+   * resumed run goes on from there. Default: train all `epochs`.
+   */
+  stopAfterEpochs?: number;
 }
 
 export interface TrainResult {
@@ -198,6 +201,13 @@ function checkSettings(options: TrainerOptions): Settings {
     min: 1,
     integer: true,
   });
+  if (options.stopAfterEpochs !== undefined) {
+    checkNumber(OWNER, 'stopAfterEpochs', options.stopAfterEpochs, {
+      min: 1,
+      max: epochs,
+      integer: true,
+    });
+  }
   const task = examplesTask(options.data.train);
   if (smoothing > 0 && task === 'next-token') {
     throw new Error(
@@ -290,6 +300,10 @@ async function trainLoop(
   };
   const epochBatches = (epoch: number) =>
     exampleBatches(trainSet, { batchSize, shuffle: true, seed, epoch });
+  const stopAfter = options.stopAfterEpochs ?? epochs;
+  if (state.epoch >= stopAfter && state.batchInEpoch === 0 && state.epoch < epochs) {
+    return { model, history: state.history, completed: false, steps: state.step };
+  }
   // A step kind that takes the previous batch too (SAMPa) gets it, rebuilt after a resume.
   let previous: PreparedBatch | null = null;
   try {
@@ -362,7 +376,7 @@ async function trainLoop(
       await options.onEpoch?.(record);
       state.epoch += 1;
       await checkpoint();
-      if (state.epoch < epochs && options.shouldStop?.()) {
+      if (state.epoch < epochs && state.epoch >= stopAfter) {
         return { model, history: state.history, completed: false, steps: state.step };
       }
       state.epoch -= 1;

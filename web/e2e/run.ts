@@ -324,8 +324,8 @@ async function trainSpam(): Promise<void> {
   await page.fill('#spam-epochs', String(epochs));
   await page.fill('#spam-rho', '0.05');
   await page.click('#spam-train');
-  // A wait limit, not a timing goal: about 2 minutes on an idle machine, 8 with six other
-  // trainings on its two cores.
+  // A wait limit, not a timing goal: 483 s were measured with six other trainings sharing the
+  // machine's two cores.
   await waitForState(page, `!state.running && state.epochsDone === ${epochs}`, 900_000);
   const state = await demoState<SpamState>(page);
   expect(state.error === null, `training failed: ${state.error}`);

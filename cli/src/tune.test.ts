@@ -31,6 +31,8 @@ test('tune: four candidates, η 3: all train 1 epoch, the best two go on to 3, o
     'sam',
     '--rhos',
     RHOS.join(','),
+    '--eta',
+    '3',
     ...SMALL,
     '--out',
     out,
@@ -120,7 +122,18 @@ test('tune: a budget as a share of the grid shortens the rounds; too small a bud
   assert.ok((tune.rounds.at(-1) as number) < 6, 'the last round is shorter than --epochs');
 
   await assert.rejects(
-    runCli(['tune', '--rhos', RHOS.join(','), ...SMALL, '--budget', '10', '--out', out]),
+    runCli([
+      'tune',
+      '--rhos',
+      RHOS.join(','),
+      '--eta',
+      '3',
+      ...SMALL,
+      '--budget',
+      '10',
+      '--out',
+      out,
+    ]),
     /a budget of 10 base steps is too small for 4 candidates over 3 epochs; successive halving needs at least 48 \(the grid: 72\)/,
   );
   await assert.rejects(

@@ -76,9 +76,9 @@ export function addTuneCommand(program: Command): void {
     )
     .option(
       '--eta <n>',
-      'halving factor: each round keeps the best 1/eta',
+      'halving factor: each round keeps the best 1/eta (2: more, shorter-spaced rounds for the same compute, so that a regularizer whose gain shows late is not culled early)',
       numberIn('--eta', 2, Infinity),
-      3,
+      2,
     )
     .option('--seed <n>', 'seed of every candidate', numberIn('--seed', 0, Infinity, true), 1)
     .action(async (flags: TuneFlags) => {

@@ -1,11 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
+  checkTransformerSizes,
   checkBooleanOption,
-  checkInteger,
   checkKnownOptions,
   checkSeed,
-  ModelOptionError,
 } from './options.js';
 import { SeededInitializers } from './seeds.js';
 import { TokenEmbedding } from './text-layers.js';
@@ -52,18 +51,12 @@ const LM_OPTION_NAMES = [
 export function languageModel(options: LanguageModelOptions = {}): tfl.LayersModel {
   const model = 'languageModel';
   checkKnownOptions(model, options, LM_OPTION_NAMES);
-  const vocabSize = checkInteger(model, 'vocabSize', options.vocabSize ?? 8000, 2);
-  const seqLength = checkInteger(model, 'seqLength', options.seqLength ?? 128, 1);
-  const dModel = checkInteger(model, 'dModel', options.dModel ?? 128, 1);
-  const heads = checkInteger(model, 'heads', options.heads ?? 4, 1);
-  const blocks = checkInteger(model, 'blocks', options.blocks ?? 2, 1);
-  const ffDim = checkInteger(model, 'ffDim', options.ffDim ?? 4 * dModel, 1);
+  const { vocabSize, seqLength, dModel, heads, blocks, ffDim } = checkTransformerSizes(
+    model,
+    options,
+    { vocabSize: 8000, seqLength: 128, dModel: 128, heads: 4, blocks: 2, ffDim: (d) => 4 * d },
+  );
   const tied = checkBooleanOption(model, 'tiedOutput', options.tiedOutput ?? true);
-  if (dModel % heads !== 0) {
-    throw new ModelOptionError(
-      `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
-    );
-  }
   const init = new SeededInitializers(checkSeed(model, options.seed));
   const normal = () =>
     tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: init.nextSeed() });

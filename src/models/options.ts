@@ -95,3 +95,36 @@ export function checkBooleanOption(model: string, option: string, value: unknown
   }
   return value;
 }
+
+/** The sizes of a token transformer, checked: vocabulary, context, width, heads, blocks, FFN. */
+export interface TransformerSizes {
+  vocabSize: number;
+  seqLength: number;
+  dModel: number;
+  heads: number;
+  blocks: number;
+  ffDim: number;
+}
+
+/**
+ * `options`' transformer sizes with their defaults (`ffDim` may depend on the width), each an
+ * integer in range, and the width divisible by the heads.
+ */
+export function checkTransformerSizes(
+  model: string,
+  options: Partial<Record<keyof TransformerSizes, unknown>>,
+  defaults: Omit<TransformerSizes, 'ffDim'> & { ffDim: (dModel: number) => number },
+): TransformerSizes {
+  const vocabSize = checkInteger(model, 'vocabSize', options.vocabSize ?? defaults.vocabSize, 2);
+  const seqLength = checkInteger(model, 'seqLength', options.seqLength ?? defaults.seqLength, 1);
+  const dModel = checkInteger(model, 'dModel', options.dModel ?? defaults.dModel, 1);
+  const heads = checkInteger(model, 'heads', options.heads ?? defaults.heads, 1);
+  const blocks = checkInteger(model, 'blocks', options.blocks ?? defaults.blocks, 1);
+  const ffDim = checkInteger(model, 'ffDim', options.ffDim ?? defaults.ffDim(dModel), 1);
+  if (dModel % heads !== 0) {
+    throw new ModelOptionError(
+      `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
+    );
+  }
+  return { vocabSize, seqLength, dModel, heads, blocks, ffDim };
+}

@@ -1,11 +1,11 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
+  checkTransformerSizes,
   checkBooleanOption,
   checkInteger,
   checkKnownOptions,
   checkSeed,
-  ModelOptionError,
 } from './options.js';
 import { MaskedAveragePooling, TokenMask } from './text-layers.js';
 import { SeededInitializers } from './seeds.js';
@@ -54,18 +54,12 @@ const TRANSFORMER_OPTION_NAMES = [
 export function transformerClassifier(options: TransformerClassifierOptions = {}): tfl.LayersModel {
   const model = 'transformerClassifier';
   checkKnownOptions(model, options, TRANSFORMER_OPTION_NAMES);
-  const vocabSize = checkInteger(model, 'vocabSize', options.vocabSize ?? 10000, 2);
-  const seqLength = checkInteger(model, 'seqLength', options.seqLength ?? 128, 1);
-  const dModel = checkInteger(model, 'dModel', options.dModel ?? 128, 1);
-  const heads = checkInteger(model, 'heads', options.heads ?? 4, 1);
-  const blocks = checkInteger(model, 'blocks', options.blocks ?? 2, 1);
-  const ffDim = checkInteger(model, 'ffDim', options.ffDim ?? 256, 1);
+  const { vocabSize, seqLength, dModel, heads, blocks, ffDim } = checkTransformerSizes(
+    model,
+    options,
+    { vocabSize: 10000, seqLength: 128, dModel: 128, heads: 4, blocks: 2, ffDim: () => 256 },
+  );
   const classes = checkInteger(model, 'classes', options.classes ?? 2, 2);
-  if (dModel % heads !== 0) {
-    throw new ModelOptionError(
-      `${model}: option 'dModel' is ${dModel}, which is not divisible by heads = ${heads}; choose dModel as a multiple of heads (e.g. ${heads * Math.max(1, Math.round(dModel / heads))}).`,
-    );
-  }
   const maskPadding = checkBooleanOption(model, 'maskPadding', options.maskPadding ?? false);
   const init = new SeededInitializers(checkSeed(model, options.seed));
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from '../backend/wasm-kernels/index.js';
 import { sam } from '../core/sam.js';
 import { adamw } from '../optimizers/adamw.js';
-import { fitTokenizer } from '../data/text/tokenizer.js';
+import { fitTokenizer } from '../data/text/tokenizers.js';
 import type { NextTokenDataset, TokenDataset } from '../data/text/types.js';
 import { windowsToTensors } from '../data/text/tensors.js';
 import { languageModel } from '../models/language-model.js';

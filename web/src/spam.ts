@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { adamw, disposeOptimizer } from '../../src/index.js';
 import { transformerClassifier } from '../../src/models/transformer-classifier.js';
-import { WordTokenizer } from '../../src/data/text/tokenizer.js';
+import { WordTokenizer } from '../../src/data/text/word-tokenizer.js';
 import { encodeTexts } from '../../src/data/text/encode.js';
 import { tokensToTensor } from '../../src/data/text/tensors.js';
 import { addSymmetricLabelNoise } from '../../src/data/label-noise.js';

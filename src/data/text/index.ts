@@ -30,21 +30,20 @@ export {
   type TableRecord,
 } from './table.js';
 export {
-  BpeTokenizer,
   END_ID,
-  fitTokenizer,
   PAD_ID,
   splitWords,
   Tokenizer,
   TOKENIZER_KINDS,
   TokenizerError,
-  tokenizerFromJSON,
   UNKNOWN_ID,
-  WordTokenizer,
   type TokenizerJSON,
   type TokenizerKind,
   type TokenizerOptions,
 } from './tokenizer.js';
+export { WordTokenizer } from './word-tokenizer.js';
+export { BpeTokenizer } from './bpe-tokenizer.js';
+export { fitTokenizer, tokenizerFromJSON } from './tokenizers.js';
 export {
   encodeTexts,
   encodeWindows,

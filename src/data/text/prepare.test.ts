@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageDataDir } from './corpora.js';
 import { encodeWindows, prepareTextData, textTask } from './prepare.js';
-import { fitTokenizer } from './tokenizer.js';
+import { fitTokenizer } from './tokenizers.js';
 import type { NextTokenDataset, TokenDataset } from './types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-prepare-'));

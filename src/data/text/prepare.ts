@@ -10,7 +10,8 @@ import { classBalancedIndices, holdOutIndices } from '../split.js';
 import { createRandom, permutation, sampleWithoutReplacement } from '../../util/random.js';
 import { loadSotu, loadSpamAssassin, loadTextFolder } from './corpora.js';
 import { loadLabeledTextFile } from './table.js';
-import { fitTokenizer, type Tokenizer, type TokenizerKind, TOKENIZER_KINDS } from './tokenizer.js';
+import { type Tokenizer, type TokenizerKind, TOKENIZER_KINDS } from './tokenizer.js';
+import { fitTokenizer } from './tokenizers.js';
 import { encodeTexts, encodeWindows } from './encode.js';
 
 export { encodeTexts, encodeWindows };

@@ -1,16 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BpeTokenizer,
-  END_ID,
-  fitTokenizer,
-  PAD_ID,
-  splitWords,
-  tokenizerFromJSON,
-  TokenizerError,
-  UNKNOWN_ID,
-  WordTokenizer,
-} from './tokenizer.js';
+import { BpeTokenizer } from './bpe-tokenizer.js';
+import { END_ID, PAD_ID, splitWords, TokenizerError, UNKNOWN_ID } from './tokenizer.js';
+import { fitTokenizer, tokenizerFromJSON } from './tokenizers.js';
+import { WordTokenizer } from './word-tokenizer.js';
 
 const texts = ['the cat sat on the mat', 'The dog sat on the log!', 'a cat and a dog'];
 

@@ -1,6 +1,6 @@
 /** Data-parallel training over worker threads (plain optimizers; SAM, ASAM, SAM-ON as m-sharpness). */
 export { createDataParallel } from './data-parallel.js';
-export type { DataParallelOptions, DataParallelTrainer } from './data-parallel.js';
+export type { DataParallelOptions, DataParallelTrainer } from './data-parallel-api.js';
 export type { ModelSpec, ReplicaBackend } from './protocol.js';
 export type {
   ModelName,

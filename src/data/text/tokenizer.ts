@@ -6,8 +6,11 @@
  * padding, out-of-vocabulary and end of text.
  */
 
+/** The id of padding, which attention masks and pooling ignore. */
 export const PAD_ID = 0;
+/** The id of a word or symbol outside the vocabulary. */
 export const UNKNOWN_ID = 1;
+/** The id that ends a text (and separates texts in language-model windows). */
 export const END_ID = 2;
 export const SPECIALS = ['<pad>', '<unk>', '<eos>'] as const;
 /** Marks the last symbol of a word in byte-pair encoding, so merges never cross words. */

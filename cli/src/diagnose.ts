@@ -127,6 +127,9 @@ export async function diagnosticData(
   };
 }
 
+/** Samples per Hessian-vector product in `sharpness` (its --hvp-batch-size default) and `compare --sharpness`. */
+export const HVP_BATCH_SIZE = 128;
+
 /**
  * λ_max (power iteration, 20 iterations) and worst-case sharpness (ρ 0.05, 10 ascent steps) of a
  * saved model on a seeded sample of `train` — what `compare --sharpness` adds per optimizer.
@@ -153,7 +156,9 @@ export async function finalSharpness(
       diagnosticLoss(train),
       false,
     );
-    const eigen = hessianEigenvalues(objective.lossFn, objective.variables, {
+    const hessianLoss =
+      count > HVP_BATCH_SIZE ? objective.lossParts(HVP_BATCH_SIZE) : objective.lossFn;
+    const eigen = hessianEigenvalues(hessianLoss, objective.variables, {
       iterations: 20,
       seed: options.seed,
     });

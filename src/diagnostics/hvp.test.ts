@@ -444,6 +444,68 @@ for (const backend of TEST_BACKENDS) {
       tf.dispose([...result.product, w, ...v]);
     });
 
+    test("a loss in parts: H·v summed over unequal parts equals the whole loss's; tensors flat", () => {
+      const layers: LayerSpec[] = [
+        { kind: 'dense', units: 4, activation: 'tanh' },
+        { kind: 'dense', units: 3, activation: 'softmax' },
+      ];
+      const model = buildModel(layers, 3);
+      const x = tf.tensor2d([
+        [0.5, -1.2, 0.3],
+        [-0.7, 0.4, 1.1],
+        [1.5, 0.2, -0.6],
+        [0.1, -0.3, -1.4],
+        [0.9, 0.8, -0.2],
+      ]);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0], 'int32'), 3);
+      const objective = modelObjective('test', model, x, y, 'categoricalCrossentropy', false);
+      const parts = objective.lossParts(2);
+      assert.deepEqual(
+        parts.weights.map((w) => w * 5),
+        [1, 2, 2],
+      );
+      const vector = objective.variables.map((v, i) =>
+        tf.tidy(() => tf.reshape(tf.sin(tf.add(tf.mul(tf.range(0, v.size), 0.7), i)), v.shape)),
+      );
+      const undo = enableHigherOrderGradients();
+      try {
+        const product = (loss: Parameters<typeof hessianVectorProduct>[0]) => {
+          const result = hessianVectorProduct(loss, objective.variables, vector);
+          const flat = result.product.flatMap((t) => Array.from(t.dataSync()));
+          tf.dispose(result.product);
+          return flat;
+        };
+        const whole = product(objective.lossFn);
+        const start = tf.memory().numTensors;
+        const inParts = product(parts);
+        assert.equal(tf.memory().numTensors, start);
+        assert.ok(
+          relativeError(inParts, whole) <= 1e-5,
+          `relative error ${relativeError(inParts, whole)}`,
+        );
+        // Equal weights on unequal parts are another loss: the check above can fail.
+        const unweighted = product({ parts: parts.parts, weights: [1 / 3, 1 / 3, 1 / 3] });
+        assert.ok(relativeError(unweighted, whole) > 1e-3);
+      } finally {
+        undo();
+      }
+      assert.throws(
+        () => hessianVectorProduct({ parts: [], weights: [] }, objective.variables, vector),
+        /at least one part and one weight per part; got 0 parts/,
+      );
+      assert.throws(
+        () =>
+          hessianVectorProduct(
+            { parts: parts.parts, weights: [0.5, 0.5, 0.5] },
+            objective.variables,
+            vector,
+          ),
+        /positive and summing to 1; got \[0.5, 0.5, 0.5\] \(sum 1.5\)/,
+      );
+      tf.dispose([x, y, ...vector]);
+      model.dispose();
+    });
+
     test('bad inputs name the option, value and range', () => {
       const w = tf.variable(tf.tensor1d([1, 2]));
       const lossFn = () => tf.sum(tf.square(w)) as tf.Scalar;

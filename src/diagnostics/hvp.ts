@@ -4,13 +4,15 @@ import { checkChoice, checkKnownOptions, checkNumber } from '../util/validate.js
 import { dot, globalNorm, type Tree } from '../math/tree.js';
 import {
   assignOffset,
-  checkLossFn,
+  checkHessianLoss,
   checkVariables,
   disposeAll,
   lossAndGradients,
   readScalar,
   withRestoredState,
+  type HessianLoss,
   type LossFn,
+  type LossParts,
 } from './state.js';
 
 export type HvpMethod = 'auto' | 'double-backprop' | 'finite-difference';
@@ -124,17 +126,18 @@ function checkVector(variables: readonly tf.Variable[], vector: unknown): Tree {
 }
 
 /**
- * H·v for the Hessian of `lossFn` with respect to `variables`. Call
+ * H·v for the Hessian of `lossFn` with respect to `variables`; `lossFn` may be given in parts
+ * (`{parts, weights}`), then H·v is the weighted sum of the parts' products. Call
  * `enableHigherOrderGradients()` first when the loss uses exp/sigmoid/tanh/softmax; without it
  * tfjs silently drops curvature terms there. Weights and BatchNorm statistics are left unchanged.
  */
 export function hessianVectorProduct(
-  lossFn: LossFn,
+  lossFn: HessianLoss,
   variables: readonly tf.Variable[],
   vector: Tree,
   options: HvpOptions = {},
 ): HvpResult {
-  checkLossFn(OWNER, lossFn);
+  checkHessianLoss(OWNER, lossFn);
   checkVariables(OWNER, variables);
   checkVector(variables, vector);
   const { method, finiteDifferenceStep } = checkHvpOptions(OWNER, options);
@@ -144,6 +147,46 @@ export function hessianVectorProduct(
 }
 
 export function hvpUnchecked(
+  loss: HessianLoss,
+  variables: readonly tf.Variable[],
+  vector: Tree,
+  method: HvpMethod,
+  step: number,
+): HvpResult {
+  return typeof loss === 'function'
+    ? hvpOfOne(loss, variables, vector, method, step)
+    : hvpOfParts(loss, variables, vector, method, step);
+}
+
+/** Σ_j weights[j] · H_j·v, one part's graph at a time. */
+function hvpOfParts(
+  loss: LossParts,
+  variables: readonly tf.Variable[],
+  vector: Tree,
+  method: HvpMethod,
+  step: number,
+): HvpResult {
+  let sum: tf.Tensor[] = [];
+  let warning: string | undefined;
+  let used: HvpResult['method'] = 'double-backprop';
+  for (let j = 0; j < loss.parts.length; j++) {
+    const result = hvpOfOne(loss.parts[j] as LossFn, variables, vector, method, step);
+    if (result.method === 'finite-difference') used = 'finite-difference';
+    warning ??= result.warning;
+    const weight = loss.weights[j] as number;
+    const previous = sum;
+    sum = tf.tidy(() =>
+      result.product.map((p, i) =>
+        j === 0 ? tf.mul(p, weight) : tf.add(previous[i] as tf.Tensor, tf.mul(p, weight)),
+      ),
+    );
+    disposeAll(previous);
+    disposeAll(result.product);
+  }
+  return { product: sum, method: used, ...(warning !== undefined && { warning }) };
+}
+
+function hvpOfOne(
   lossFn: LossFn,
   variables: readonly tf.Variable[],
   vector: Tree,

@@ -55,5 +55,5 @@ export {
   type SharpnessReport,
   type SharpnessReportOptions,
 } from './report.js';
-export type { LossFn } from './state.js';
+export type { HessianLoss, LossFn, LossParts } from './state.js';
 export type { Tree } from '../math/tree.js';

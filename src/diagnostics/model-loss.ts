@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkBoolean, checkChoice } from '../util/validate.js';
 import type { Evaluator } from './sharpness.js';
-import type { LossFn } from './state.js';
+import type { LossFn, LossParts } from './state.js';
 
 export const MODEL_LOSSES = [
   'categoricalCrossentropy',
@@ -55,6 +55,11 @@ export interface ModelObjective {
   evaluate: Evaluator;
   /** Loss closures on `parts` contiguous slices of the data (for m-sharpness). */
   partLossFns: (parts: number) => LossFn[];
+  /**
+   * The loss in contiguous parts of at most `partSize` examples, weighted by their share: the
+   * same loss for Hessian-vector products taken part by part (bounded memory).
+   */
+  lossParts: (partSize: number) => LossParts;
 }
 
 /** Trainable variables of a layers model, as tf.Variable (LayerVariable.read()). */
@@ -88,6 +93,16 @@ export function modelObjective(
     (inputs: tf.Tensor, labels: tf.Tensor): LossFn =>
     () =>
       lossOf(kind, labels, forward(inputs));
+  const partsOf = (parts: number) => {
+    const n = x.shape[0] as number;
+    return Array.from({ length: parts }, (_, j) => {
+      const begin = Math.floor((n * j) / parts);
+      const size = Math.floor((n * (j + 1)) / parts) - begin;
+      const lossFn: LossFn = () =>
+        tf.tidy(() => lossOf(kind, tf.slice(y, begin, size), forward(tf.slice(x, begin, size))));
+      return { size, lossFn };
+    });
+  };
   return {
     variables: modelVariables(model),
     lossFn: lossOn(x, y),
@@ -109,18 +124,11 @@ export function modelObjective(
       }
       return result;
     },
-    partLossFns: (parts: number) => {
+    partLossFns: (parts: number) => partsOf(parts).map((part) => part.lossFn),
+    lossParts: (partSize: number) => {
       const n = x.shape[0] as number;
-      return Array.from({ length: parts }, (_, j) => {
-        const begin = Math.floor((n * j) / parts);
-        const size = Math.floor((n * (j + 1)) / parts) - begin;
-        return () =>
-          tf.tidy(() => {
-            const xs = tf.slice(x, begin, size);
-            const ys = tf.slice(y, begin, size);
-            return lossOf(kind, ys, forward(xs));
-          });
-      });
+      const parts = partsOf(Math.ceil(n / Math.max(1, Math.floor(partSize))));
+      return { parts: parts.map((p) => p.lossFn), weights: parts.map((p) => p.size / n) };
     },
   };
 }

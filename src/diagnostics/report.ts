@@ -34,6 +34,14 @@ export interface SharpnessReportOptions {
   tol?: number;
   /** Hutchinson samples for the trace (default 20). */
   traceSamples?: number;
+  /**
+   * Examples per Hessian-vector product (default: all in one). λ_max and the trace then take
+   * H·v part by part and sum the parts (the same value up to float rounding) — for models whose
+   * double-backprop graph over the whole sample does not fit in memory (a transformer over
+   * hundreds of token sequences can exhaust the wasm backend's 4 GiB). With `training: true`
+   * BatchNorm normalizes each part with its own batch statistics, so parts change the loss there.
+   */
+  hvpBatchSize?: number;
   rho?: number;
   steps?: number;
   eta?: number;
@@ -74,6 +82,7 @@ const SHARPNESS_KEYS = [
   'iterations',
   'tol',
   'traceSamples',
+  'hvpBatchSize',
   'rho',
   'steps',
   'eta',
@@ -99,15 +108,22 @@ export function sharpnessReport(
     min: 1,
     max: x.shape[0] as number,
   });
+  const examples = x.shape[0] as number;
+  const hvpBatchSize = checkNumber(owner, 'hvpBatchSize', options.hvpBatchSize ?? examples, {
+    integer: true,
+    min: 1,
+  });
+  const hessianLoss =
+    hvpBatchSize < examples ? objective.lossParts(hvpBatchSize) : objective.lossFn;
   const undo = enableHigherOrderGradients();
   try {
-    const eigen = hessianEigenvalues(objective.lossFn, objective.variables, {
+    const eigen = hessianEigenvalues(hessianLoss, objective.variables, {
       k: options.k ?? 1,
       iterations: options.iterations ?? 50,
       tol: options.tol ?? 1e-4,
       seed,
     });
-    const trace = hessianTrace(objective.lossFn, objective.variables, {
+    const trace = hessianTrace(hessianLoss, objective.variables, {
       samples: options.traceSamples ?? 20,
       seed,
     });

@@ -152,6 +152,22 @@ for (const backend of TEST_BACKENDS) {
       assert.ok(Number.isFinite(report.lambdaMax) && Number.isFinite(report.trace));
       assert.ok(report.worstCaseSharpness >= 0 && report.accuracy !== undefined);
       assert.equal(report.hvpMethod, 'double-backprop');
+      const options = { iterations: 10, traceSamples: 4, steps: 3, m: 2, sigmas: [0, 0.05] };
+      const whole = sharpnessReport(model, x, y, { ...options, noiseSamples: 2 });
+      const inParts = sharpnessReport(model, x, y, {
+        ...options,
+        noiseSamples: 2,
+        hvpBatchSize: 3,
+      });
+      assert.equal(tf.memory().numTensors, start);
+      for (const key of ['lambdaMax', 'trace'] as const) {
+        const error = Math.abs(inParts[key] - whole[key]) / Math.abs(whole[key]);
+        assert.ok(error <= 1e-4, `${key}: ${inParts[key]} in parts of 3, ${whole[key]} whole`);
+      }
+      assert.throws(
+        () => sharpnessReport(model, x, y, { hvpBatchSize: 0 }),
+        /option 'hvpBatchSize' is 0; expected an integer >= 1/,
+      );
       tf.dispose([x, y]);
       model.dispose();
     });

@@ -4,14 +4,14 @@ import { checkKnownOptions, checkNumber, checkChoice } from '../util/validate.js
 import { dot, globalNorm, type Tree } from '../math/tree.js';
 import { checkHvpOptions, hvpUnchecked, type HvpOptions } from './hvp.js';
 import {
-  checkLossFn,
+  checkHessianLoss,
   checkVariables,
   disposeAll,
   gaussianLike,
   rademacherLike,
   readScalar,
   withRestoredState,
-  type LossFn,
+  type HessianLoss,
 } from './state.js';
 
 export interface EigenvalueOptions extends HvpOptions {
@@ -63,12 +63,12 @@ function unit(vector: Tree): { unit: tf.Tensor[]; norm: number } {
  * orthogonal to the previous ones (deflation by projection, Yao et al. 2020 "PyHessian", Alg. 1).
  */
 export function hessianEigenvalues(
-  lossFn: LossFn,
+  lossFn: HessianLoss,
   variables: readonly tf.Variable[],
   options: EigenvalueOptions = {},
 ): EigenvalueResult {
   const owner = 'hessianEigenvalues';
-  checkLossFn(owner, lossFn);
+  checkHessianLoss(owner, lossFn);
   checkVariables(owner, variables);
   const { k, iterations, tol, seed, method, finiteDifferenceStep } = options;
   checkKnownOptions(owner, options, [
@@ -182,12 +182,12 @@ const EXACT_TRACE_LIMIT = 20000;
 
 /** tr(H) ≈ mean over Rademacher z of zᵀHz (Hutchinson 1989; Avron & Toledo 2011). */
 export function hessianTrace(
-  lossFn: LossFn,
+  lossFn: HessianLoss,
   variables: readonly tf.Variable[],
   options: TraceOptions = {},
 ): TraceResult {
   const owner = 'hessianTrace';
-  checkLossFn(owner, lossFn);
+  checkHessianLoss(owner, lossFn);
   checkVariables(owner, variables);
   checkKnownOptions(owner, options, [
     'samples',

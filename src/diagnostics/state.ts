@@ -7,6 +7,20 @@ import { NonTrainableRecorder } from '../core/state-guard.js';
 
 export type LossFn = () => tf.Scalar;
 
+/**
+ * A mean loss given part by part: `parts[j]` is the loss on the j-th of disjoint parts of the
+ * data and `weights[j]` its share of the examples (the weights sum to 1). Hessian-vector products
+ * are linear in the loss, so they are taken one part at a time and summed with these weights:
+ * memory then holds one part's double-backprop graph instead of the whole sample's.
+ */
+export interface LossParts {
+  parts: readonly LossFn[];
+  weights: readonly number[];
+}
+
+/** The loss whose Hessian a second-order diagnostic takes: one closure, or the same loss in parts. */
+export type HessianLoss = LossFn | LossParts;
+
 let guardDepth = 0;
 
 /** Runs `fn`, then restores `variables` from a snapshot and undoes non-trainable assignments. */
@@ -84,6 +98,30 @@ export function checkLossFn(owner: string, lossFn: unknown): LossFn {
     );
   }
   return lossFn as LossFn;
+}
+
+export function checkHessianLoss(owner: string, loss: unknown): HessianLoss {
+  if (typeof loss === 'function') return loss as LossFn;
+  const value = loss as Partial<LossParts> | null;
+  if (value === null || typeof value !== 'object' || !Array.isArray(value.parts)) {
+    throw new Error(
+      `${owner}: 'lossFn' is ${value === null ? 'null' : typeof value}; expected a function returning a scalar, or {parts, weights} (a loss in parts).`,
+    );
+  }
+  const { parts, weights } = value as LossParts;
+  if (parts.length === 0 || !Array.isArray(weights) || weights.length !== parts.length) {
+    throw new Error(
+      `${owner}: a loss in parts needs at least one part and one weight per part; got ${parts.length} parts and ${Array.isArray(weights) ? weights.length : 'no'} weights.`,
+    );
+  }
+  parts.forEach((part, j) => checkLossFn(`${owner} (part ${j})`, part));
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  if (weights.some((w) => !Number.isFinite(w) || w <= 0) || Math.abs(total - 1) > 1e-6) {
+    throw new Error(
+      `${owner}: the weights of a loss in parts are each part's share of the examples, positive and summing to 1; got [${weights.join(', ')}] (sum ${total}).`,
+    );
+  }
+  return loss as LossParts;
 }
 
 /** Seeded N(0, 1) tensors shaped like `variables`; each tensor gets its own derived seed. */

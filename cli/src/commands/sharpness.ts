@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { sharpnessReport, type SharpnessReport } from 'tfjs-sam/diagnostics';
-import { diagnosticData, loadDiagnosticModel } from '../diagnose.js';
+import { diagnosticData, HVP_BATCH_SIZE, loadDiagnosticModel } from '../diagnose.js';
 import {
   addDataOptions,
   positiveInteger,
@@ -49,6 +49,12 @@ export function addSharpnessCommand(program: Command): void {
       positiveInteger('--trace-samples'),
       20,
     )
+    .option(
+      '--hvp-batch-size <n>',
+      "samples per Hessian-vector product: λ_max and the trace sum H·v over parts this large, so memory holds one part's double-backprop graph",
+      positiveInteger('--hvp-batch-size'),
+      HVP_BATCH_SIZE,
+    )
     .option('--seed <n>', 'seed of the random probes', positiveInteger('--seed'), 1)
     .option('--json', 'print one JSON object', false)
     .action(
@@ -58,6 +64,7 @@ export function addSharpnessCommand(program: Command): void {
           rho: number;
           iterations: number;
           traceSamples: number;
+          hvpBatchSize: number;
           seed: number;
           json: boolean;
         },
@@ -72,6 +79,7 @@ export function addSharpnessCommand(program: Command): void {
             rho: flags.rho,
             iterations: flags.iterations,
             traceSamples: flags.traceSamples,
+            hvpBatchSize: flags.hvpBatchSize,
             seed: flags.seed,
           });
           const seconds = (performance.now() - started) / 1000;

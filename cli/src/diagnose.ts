@@ -156,9 +156,7 @@ export async function finalSharpness(
       diagnosticLoss(train),
       false,
     );
-    const hessianLoss =
-      count > HVP_BATCH_SIZE ? objective.lossParts(HVP_BATCH_SIZE) : objective.lossFn;
-    const eigen = hessianEigenvalues(hessianLoss, objective.variables, {
+    const eigen = hessianEigenvalues(objective.hessianLoss(HVP_BATCH_SIZE), objective.variables, {
       iterations: 20,
       seed: options.seed,
     });

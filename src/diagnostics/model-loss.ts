@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkBoolean, checkChoice } from '../util/validate.js';
 import type { Evaluator } from './sharpness.js';
-import type { LossFn, LossParts } from './state.js';
+import type { HessianLoss, LossFn, LossParts } from './state.js';
 
 export const MODEL_LOSSES = [
   'categoricalCrossentropy',
@@ -60,6 +60,8 @@ export interface ModelObjective {
    * same loss for Hessian-vector products taken part by part (bounded memory).
    */
   lossParts: (partSize: number) => LossParts;
+  /** The loss for second-order diagnostics: `lossFn` when `partSize` covers the data, else `lossParts`. */
+  hessianLoss: (partSize: number) => HessianLoss;
 }
 
 /** Trainable variables of a layers model, as tf.Variable (LayerVariable.read()). */
@@ -89,23 +91,23 @@ export function modelObjective(
   const kind = checkChoice(owner, 'loss', loss ?? 'categoricalCrossentropy', MODEL_LOSSES);
   const isTraining = checkBoolean(owner, 'training', training ?? false);
   const forward = (inputs: tf.Tensor) => model.apply(inputs, { training: isTraining }) as tf.Tensor;
-  const lossOn =
-    (inputs: tf.Tensor, labels: tf.Tensor): LossFn =>
-    () =>
-      lossOf(kind, labels, forward(inputs));
-  const partsOf = (parts: number) => {
-    const n = x.shape[0] as number;
-    return Array.from({ length: parts }, (_, j) => {
+  const n = x.shape[0] as number;
+  const partsOf = (parts: number) =>
+    Array.from({ length: parts }, (_, j) => {
       const begin = Math.floor((n * j) / parts);
       const size = Math.floor((n * (j + 1)) / parts) - begin;
       const lossFn: LossFn = () =>
         tf.tidy(() => lossOf(kind, tf.slice(y, begin, size), forward(tf.slice(x, begin, size))));
       return { size, lossFn };
     });
+  const lossParts = (partSize: number): LossParts => {
+    const parts = partsOf(Math.ceil(n / Math.max(1, Math.floor(partSize))));
+    return { parts: parts.map((p) => p.lossFn), weights: parts.map((p) => p.size / n) };
   };
+  const lossFn: LossFn = () => lossOf(kind, y, forward(x));
   return {
     variables: modelVariables(model),
-    lossFn: lossOn(x, y),
+    lossFn,
     evaluate: () => {
       const output = forward(x);
       const result: { loss: tf.Scalar; accuracy?: tf.Scalar } = { loss: lossOf(kind, y, output) };
@@ -125,10 +127,7 @@ export function modelObjective(
       return result;
     },
     partLossFns: (parts: number) => partsOf(parts).map((part) => part.lossFn),
-    lossParts: (partSize: number) => {
-      const n = x.shape[0] as number;
-      const parts = partsOf(Math.ceil(n / Math.max(1, Math.floor(partSize))));
-      return { parts: parts.map((p) => p.lossFn), weights: parts.map((p) => p.size / n) };
-    },
+    lossParts,
+    hessianLoss: (partSize: number) => (partSize < n ? lossParts(partSize) : lossFn),
   };
 }

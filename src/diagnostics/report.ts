@@ -108,13 +108,13 @@ export function sharpnessReport(
     min: 1,
     max: x.shape[0] as number,
   });
-  const examples = x.shape[0] as number;
-  const hvpBatchSize = checkNumber(owner, 'hvpBatchSize', options.hvpBatchSize ?? examples, {
-    integer: true,
-    min: 1,
-  });
-  const hessianLoss =
-    hvpBatchSize < examples ? objective.lossParts(hvpBatchSize) : objective.lossFn;
+  const hvpBatchSize = checkNumber(
+    owner,
+    'hvpBatchSize',
+    options.hvpBatchSize ?? (x.shape[0] as number),
+    { integer: true, min: 1 },
+  );
+  const hessianLoss = objective.hessianLoss(hvpBatchSize);
   const undo = enableHigherOrderGradients();
   try {
     const eigen = hessianEigenvalues(hessianLoss, objective.variables, {

@@ -6,6 +6,17 @@ export interface FusedExports {
   gram(x: number, y: number, n: number): [number, number, number];
   anyNonFinite(x: number, n: number): number;
   axpby(a: number, x: number, b: number, y: number, out: number, n: number): void;
+  matmul(
+    a: number,
+    b: number,
+    out: number,
+    m: number,
+    k: number,
+    n: number,
+    rowStrideA: number,
+    colStrideA: number,
+    accumulate: number,
+  ): void;
 }
 
 interface EmscriptenWasmModule {

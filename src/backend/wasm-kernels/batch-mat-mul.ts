@@ -1,6 +1,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { release, reshape, transpose } from './compose.js';
-import { allocate, heapView } from '../heap.js';
+import { allocate, floatView, heapView } from '../heap.js';
+import { fusedKernelsFor, type FusedExports } from '../fused/instance.js';
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -9,7 +10,105 @@ function swapLastTwo(rank: number): number[] {
   return perm;
 }
 
+/** Measured on the shapes of docs/BENCHMARKS.md: 64 beat 32–1024 for k = 4096 (48 vs 27 GFLOP/s unsliced). */
+const DEPTH_SLICE = 64;
+
 const product = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+
+/** The batch shape of the product: numpy broadcasting of the two batch shapes (checked by tfjs). */
+function broadcastBatch(batchA: number[], batchB: number[]): number[] {
+  const rank = Math.max(batchA.length, batchB.length);
+  return Array.from({ length: rank }, (_, d) => {
+    const a = batchA[d - (rank - batchA.length)] ?? 1;
+    const b = batchB[d - (rank - batchB.length)] ?? 1;
+    return a === 1 ? b : a;
+  });
+}
+
+/** For each item of the output batch, the index of the item of an input with batch shape `batch`. */
+function itemIndices(outBatch: number[], batch: number[]): number[] {
+  const offset = outBatch.length - batch.length;
+  const indices: number[] = [];
+  for (let item = 0; item < product(outBatch); item++) {
+    let rest = item;
+    let index = 0;
+    let stride = 1;
+    for (let d = outBatch.length - 1; d >= 0; d--) {
+      const size = outBatch[d]!;
+      const coordinate = rest % size;
+      rest = Math.floor(rest / size);
+      const own = d >= offset ? batch[d - offset]! : 1;
+      if (own !== 1) index += coordinate * stride;
+      stride *= own;
+    }
+    indices.push(index);
+  }
+  return indices;
+}
+
+/**
+ * Every float32 product through the SIMD matmul of fused.wat, one call per batch item: A's
+ * transpose is read in place through its strides, B's is made explicitly (the kernel wants B's
+ * rows contiguous), batches broadcast as numpy does.
+ */
+function simdBatchMatMul(
+  fused: FusedExports,
+  backend: object,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo {
+  const rankA = a.shape.length;
+  const rankB = b.shape.length;
+  const m = a.shape[transposeA ? rankA - 1 : rankA - 2]!;
+  const k = a.shape[transposeA ? rankA - 2 : rankA - 1]!;
+  const n = b.shape[transposeB ? rankB - 2 : rankB - 1]!;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const outBatch = broadcastBatch(batchA, batchB);
+  const out = allocate(backend, [...outBatch, m, n], 'float32');
+  const rowsOfB = transposeB ? transpose(backend, b, swapLastTwo(rankB)) : b;
+  const fromA = floatView(backend, a).byteOffset;
+  const fromB = floatView(backend, rowsOfB).byteOffset;
+  const to = floatView(backend, out).byteOffset;
+  const [rowStrideA, colStrideA] = transposeA ? [4, 4 * m] : [4 * k, 4];
+  // One product in slices of DEPTH_SLICE along k, each adding to the last (same rounding as
+  // one pass): a slice's rows of A and B stay in the L1 cache while the blocks of out sweep them.
+  const product2d = (atA: number, atB: number, atOut: number, rows: number) => {
+    for (let p = 0; p < Math.max(k, 1); p += DEPTH_SLICE) {
+      const depth = Math.min(DEPTH_SLICE, k - p);
+      fused.matmul(
+        atA + p * colStrideA,
+        atB + p * n * 4,
+        atOut,
+        rows,
+        depth,
+        n,
+        rowStrideA,
+        colStrideA,
+        p > 0 ? 1 : 0,
+      );
+    }
+  };
+  if (product(batchB) === 1 && !transposeA) {
+    // B shared by every item: A's items are consecutive rows of one product.
+    product2d(fromA, fromB, to, product(outBatch) * m);
+  } else {
+    const itemsA = itemIndices(outBatch, batchA);
+    const itemsB = itemIndices(outBatch, batchB);
+    for (let item = 0; item < itemsA.length; item++) {
+      product2d(
+        fromA + itemsA[item]! * m * k * 4,
+        fromB + itemsB[item]! * k * n * 4,
+        to + item * m * n * 4,
+        m,
+      );
+    }
+  }
+  if (transposeB) release(backend, rowsOfB);
+  return out;
+}
 
 function copyBlock(backend: object, from: TensorInfo, offset: number, to: TensorInfo): void {
   const target = heapView(backend, to);
@@ -18,9 +117,11 @@ function copyBlock(backend: object, from: TensorInfo, offset: number, to: Tensor
 
 /**
  * The stock wasm BatchMatMul is fast (XNNPACK) only for one untransposed matrix pair; with a
- * transpose or a batch > 1 it runs a scalar loop. This transposes explicitly, folds the batch
- * of `a` into its rows when `b` has batch 1, and otherwise runs the fast path once per batch
- * item (equal batch shapes, or `a` with batch 1).
+ * transpose or a batch > 1 it runs a scalar loop. Where the fused SIMD module runs (single-threaded
+ * wasm with SIMD), every float32 product goes through its matmul, which also beats XNNPACK on the
+ * untransposed shapes of our models (docs/BENCHMARKS.md). Elsewhere this transposes explicitly,
+ * folds the batch of `a` into its rows when `b` has batch 1, and otherwise runs the XNNPACK path
+ * once per batch item (equal batch shapes, or `a` with batch 1).
  */
 export function makeBatchMatMulKernel(original: KernelConfig): KernelConfig {
   const fast = (backend: object, a: TensorInfo, b: TensorInfo): TensorInfo =>
@@ -73,6 +174,8 @@ export function makeBatchMatMulKernel(original: KernelConfig): KernelConfig {
     const b = inputs['b'] as TensorInfo;
     if (a.dtype !== 'float32' || b.dtype !== 'float32')
       return original.kernelFunc({ inputs, backend, attrs });
+    const fused = fusedKernelsFor(backend);
+    if (fused !== null) return simdBatchMatMul(fused, backend, a, b, transposeA, transposeB);
     const aT = transposeA ? transpose(backend, a, swapLastTwo(a.shape.length)) : a;
     const bT = transposeB ? transpose(backend, b, swapLastTwo(b.shape.length)) : b;
     const out =

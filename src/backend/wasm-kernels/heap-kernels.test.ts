@@ -179,6 +179,38 @@ describe('wasm heap kernels', () => {
     );
   });
 
+  test("Sum and Mean gradients: the values of tfjs-core's gradient, over axes, ranks, keepDims", async () => {
+    const cases: Array<[number[], number | number[], boolean]> = [
+      [[6], 0, false],
+      [[4, 5], 1, false],
+      [[4, 5], 0, true],
+      [[2, 3, 4], [0, 2], false],
+      [[2, 3, 4], -1, true],
+      [[3, 1, 4, 2], [1, 3], false],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      for (const reduce of [tf.sum, tf.mean]) {
+        const label = `${reduce === tf.sum ? 'sum' : 'mean'} ${shape} axis ${String(axis)}`;
+        // The weights make dy differ per output element, so a wrong broadcast shows.
+        const gradient = () =>
+          tf.tidy(() => {
+            const x = seeded(shape, 31);
+            const y = reduce(x, axis, keepDims);
+            const weights = tf.add(seeded(y.shape, 32), 2);
+            return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(reduce(v, axis, keepDims), weights)))(x);
+          });
+        await useBackend('wasm');
+        const ours = gradient();
+        undo();
+        const core = gradient();
+        undo = registerWasmTrainingKernels();
+        assert.deepEqual(ours.shape, shape, label);
+        assert.deepEqual(Array.from(ours.dataSync()), Array.from(core.dataSync()), label);
+        tf.dispose([ours, core]);
+      }
+    }
+  });
+
   test('Tile gradient matches cpu (ranks 1-4) and a LayerNormalization gradient', async () => {
     for (const [shape, reps] of [
       [[5], [3]],
@@ -266,13 +298,34 @@ describe('wasm heap kernels', () => {
       [[4, 5, 7], [1, 7, 6], false, false],
       [[2, 3, 5, 7], [7, 6], false, false],
       [[4, 5, 7], [1, 6, 7], false, true],
-      [[2, 1, 5, 7], [1, 3, 7, 6], false, false],
+      [[3, 7, 5], [7, 6], true, false],
+      [[4, 7, 9], [4, 6, 7], true, true],
+      [[2, 9, 70], [2, 70, 13], false, false],
+      [[2, 70, 9], [2, 13, 70], true, true],
     ];
     for (const [shapeA, shapeB, ta, tb] of cases) {
       await expectParity(`matmul ${shapeA} x ${shapeB} ta=${ta} tb=${tb}`, () =>
         tf.tidy(() => tf.matMul(seeded(shapeA, 15), seeded(shapeB, 16), ta, tb)),
       );
     }
+  });
+
+  test('BatchMatMul broadcasts batch dimensions of size 1 on both sides', async () => {
+    // tfjs-backend-cpu gets this case wrong (it returns max(2, 3) of the 6 products), so the
+    // reference is the product of the explicitly broadcast inputs.
+    await useBackend('wasm');
+    tf.tidy(() => {
+      const a = seeded([2, 1, 5, 7], 15);
+      const b = seeded([1, 3, 7, 6], 16);
+      const broadcast = tf.matMul(tf.broadcastTo(a, [2, 3, 5, 7]), tf.broadcastTo(b, [2, 3, 7, 6]));
+      const product = tf.matMul(a, b);
+      assert.deepEqual(product.shape, [2, 3, 5, 6]);
+      const err = relativeError(
+        product.dataSync() as Float32Array,
+        broadcast.dataSync() as Float32Array,
+      );
+      assert.equal(err, 0);
+    });
   });
 
   test('Identity shares data: clones read back equal and survive the source', async () => {

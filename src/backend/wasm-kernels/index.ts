@@ -12,8 +12,10 @@ import { makeSliceKernel } from './slice.js';
 import { makeReductionKernel } from './sum.js';
 import { makeIdentityKernel } from './identity.js';
 import { makeOneHotKernel } from './one-hot.js';
+import { makeGatherKernel } from './gather.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
+import { makeReductionGradConfig } from './reduction-grad.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.js';
 import { fusedWasmKernels } from '../fused/kernels.js';
 
@@ -56,10 +58,11 @@ function isOurs(name: string): boolean {
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
- * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice and non-innermost Sum; fixes OneHot
+ * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice, GatherV2 and non-innermost Sum; fixes OneHot
  * for float outputs (the stock kernel writes int32 bits whatever the dtype); and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
- * repetition. When the wasm backend is initialized (after `tf.setBackend('wasm')` and
+ * repetition, and the Sum and Mean gradients as one broadcast of dy instead of a product with a
+ * tensor of ones made in JavaScript. When the wasm backend is initialized (after `tf.setBackend('wasm')` and
  * `tf.ready()`), it also adds the fused SIMD kernels of the sharpness-aware math
  * (src/math/fused-ops.ts). Returns a function restoring the previous kernels and gradient. Calling it again
  * while installed changes nothing (its undo is then a no-op). Import tfjs-layers first: it
@@ -90,6 +93,7 @@ export function registerWasmTrainingKernels(): () => void {
     ['Mean', (original: KernelConfig) => makeReductionKernel(original, 'Mean')],
     ['Identity', makeIdentityKernel],
     ['OneHot', makeOneHotKernel],
+    ['GatherV2', makeGatherKernel],
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));
@@ -103,6 +107,11 @@ export function registerWasmTrainingKernels(): () => void {
   const tileGradient = tf.getGradient('Tile');
   if (tileGradient === undefined || !installedGradients.has(tileGradient))
     undos.push(swapGradient(makeTileGradConfig(tileGradient)));
+  for (const name of ['Sum', 'Mean'] as const) {
+    const gradient = tf.getGradient(name);
+    if (gradient === undefined || !installedGradients.has(gradient))
+      undos.push(swapGradient(makeReductionGradConfig(name, gradient)));
+  }
   return () => {
     for (const undo of undos.reverse()) undo();
     undos.length = 0;

@@ -192,6 +192,7 @@ describe('wasm training kernels', () => {
     const dy = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
     const a = seeded([5, 7], 4) as tf.Tensor2D;
     const ids = tf.tensor1d([0, 2, 2, 1, 0], 'int32');
+    const batch = seeded([3, 5, 7], 5) as tf.Tensor3D;
     const wide = seeded([2, 9, 8, 6], 1) as tf.Tensor4D;
     const dyWide = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
     const dyValid = seeded([2, 4, 3, 4], 3) as tf.Tensor4D;
@@ -205,12 +206,15 @@ describe('wasm training kernels', () => {
       tf.matMul(a, a, true, false),
       tf.matMul(a, a, false, true),
       tf.unsortedSegmentSum(a, ids, 4),
+      tf.gather(a, ids),
+      tf.matMul(batch, batch, false, true),
+      tf.matMul(batch, a, true, false),
       tf.tile(a, [2, 3]),
     ];
     for (const out of outs) out.dispose();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), dataIds);
-    tf.dispose([x, w, dy, a, ids, wide, dyWide, dyValid]);
+    tf.dispose([x, w, dy, a, ids, batch, wide, dyWide, dyValid]);
   });
 
   test('undo restores the previous kernel configs; registering twice is safe', () => {
@@ -227,17 +231,19 @@ describe('wasm training kernels', () => {
       'Tile',
       'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput',
+      'GatherV2',
     ];
     undo();
     const before = names.map((n) => tf.getKernel(n, 'wasm'));
-    const tileGradientBefore = tf.getGradient('Tile');
+    const gradientNames = ['Tile', 'Sum', 'Mean'];
+    const gradientsBefore = gradientNames.map((n) => tf.getGradient(n));
     assert.equal(before[1], undefined);
-    assert.notEqual(tileGradientBefore, undefined);
+    for (const g of gradientsBefore) assert.notEqual(g, undefined);
     const first = registerWasmTrainingKernels();
     const installed = names.map((n) => tf.getKernel(n, 'wasm'));
     for (let i = 0; i < names.length; i++) assert.notEqual(installed[i], before[i], names[i]);
-    const tileGradientInstalled = tf.getGradient('Tile');
-    assert.notEqual(tileGradientInstalled, tileGradientBefore);
+    const gradientsInstalled = gradientNames.map((n) => tf.getGradient(n));
+    gradientsInstalled.forEach((g, i) => assert.notEqual(g, gradientsBefore[i], gradientNames[i]));
     const second = registerWasmTrainingKernels();
     assert.deepEqual(
       names.map((n) => tf.getKernel(n, 'wasm')),
@@ -248,13 +254,19 @@ describe('wasm training kernels', () => {
       names.map((n) => tf.getKernel(n, 'wasm')),
       installed,
     );
-    assert.equal(tf.getGradient('Tile'), tileGradientInstalled);
+    assert.deepEqual(
+      gradientNames.map((n) => tf.getGradient(n)),
+      gradientsInstalled,
+    );
     first();
     assert.deepEqual(
       names.map((n) => tf.getKernel(n, 'wasm')),
       before,
     );
-    assert.equal(tf.getGradient('Tile'), tileGradientBefore);
+    assert.deepEqual(
+      gradientNames.map((n) => tf.getGradient(n)),
+      gradientsBefore,
+    );
     undo = registerWasmTrainingKernels();
   });
 });

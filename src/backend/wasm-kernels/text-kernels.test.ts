@@ -34,6 +34,60 @@ describe('wasm kernels of the text models', () => {
   });
   after(() => undo());
 
+  test('GatherV2 matches cpu: embedding rows, inner axes, batch dims, int32 values; bad ids throw', async () => {
+    const table = () => tf.randomUniform([7, 3, 4], -1, 1, 'float32', 21);
+    const ids = () =>
+      tf.tensor2d(
+        [
+          [0, 6, 2],
+          [2, 2, 5],
+        ],
+        [2, 3],
+        'int32',
+      );
+    await expectParity('axis 0', () => tf.gather(table(), ids()));
+    await expectParity('axis 1', () => tf.gather(table(), tf.tensor1d([2, 0, 2, 1], 'int32'), 1));
+    await expectParity('axis 2', () => tf.gather(table(), tf.tensor1d([3, 0], 'int32'), 2));
+    await expectParity('batch dims 1', () =>
+      tf.gather(
+        tf.randomUniform([2, 5, 3], -1, 1, 'float32', 22),
+        tf.tensor2d(
+          [
+            [0, 4, 2],
+            [3, 3, 1],
+          ],
+          [2, 3],
+          'int32',
+        ),
+        1,
+        1,
+      ),
+    );
+    await expectParity('int32 values', () =>
+      tf.cast(
+        tf.gather(
+          tf.tensor2d(
+            [
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ],
+            [3, 2],
+            'int32',
+          ),
+          tf.tensor1d([2, 0, 2], 'int32'),
+        ),
+        'float32',
+      ),
+    );
+    await expectParity('no ids', () => tf.gather(table(), tf.tensor1d([], 'int32')));
+    await useBackend('wasm');
+    assert.throws(
+      () => tf.gather(table(), tf.tensor1d([1, 7], 'int32')),
+      /GatherV2: the index value 7 is not in \[0, 6\]/,
+    );
+  });
+
   test('OneHot matches cpu for float32 and int32, on/off values, out-of-range ids', async () => {
     const ids = () =>
       tf.tensor2d(

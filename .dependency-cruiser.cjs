@@ -27,7 +27,7 @@ const BELOW = {
   math: ['util'],
   backend: ['math'],
   data: ['util'],
-  models: ['util'],
+  models: ['math'],
   optimizers: ['math'],
   core: ['optimizers'],
   variants: ['core'],

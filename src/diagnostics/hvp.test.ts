@@ -11,6 +11,7 @@ import {
 import { hessianVectorProduct } from './hvp.js';
 import { modelObjective, type ModelLoss } from './model-loss.js';
 import { relativeError } from '../testing/diagnostics.js';
+import { LayerNorm } from '../models/layer-norm.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'softmax' | 'linear';
 const activate: Record<Activation, (z: number[]) => number[]> = {
@@ -28,7 +29,7 @@ const activate: Record<Activation, (z: number[]) => number[]> = {
 type LayerSpec =
   | { kind: 'dense'; units: number; activation: Activation }
   | { kind: 'activation'; activation: Activation }
-  | { kind: 'layerNorm' }
+  | { kind: 'layerNorm'; ours?: boolean }
   | { kind: 'batchNorm' };
 
 const NORM_EPSILON = 1e-3;
@@ -158,7 +159,9 @@ function buildModel(layers: LayerSpec[], inputSize: number): tfl.Sequential {
       };
       model.add(
         layer.kind === 'layerNorm'
-          ? tfl.layers.layerNormalization(options)
+          ? layer.ours === true
+            ? new LayerNorm(options)
+            : tfl.layers.layerNormalization(options)
           : tfl.layers.batchNormalization(options),
       );
     }
@@ -189,6 +192,16 @@ const CASES: { name: string; layers: LayerSpec[]; loss: ModelLoss; training?: bo
     layers: [
       { kind: 'dense', units: 4, activation: 'linear' },
       { kind: 'layerNorm' },
+      { kind: 'activation', activation: 'tanh' },
+      { kind: 'dense', units: 3, activation: 'softmax' },
+    ],
+    loss: 'categoricalCrossentropy',
+  },
+  {
+    name: 'dense → LayerNorm of tfjs-sam → tanh → softmax, categorical cross-entropy',
+    layers: [
+      { kind: 'dense', units: 4, activation: 'linear' },
+      { kind: 'layerNorm', ours: true },
       { kind: 'activation', activation: 'tanh' },
       { kind: 'dense', units: 3, activation: 'softmax' },
     ],

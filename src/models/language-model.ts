@@ -6,6 +6,7 @@ import {
   checkKnownOptions,
   checkSeed,
 } from './options.js';
+import { LayerNorm } from './layer-norm.js';
 import { SeededInitializers } from './seeds.js';
 import { TokenEmbedding } from './text-layers.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
@@ -60,7 +61,7 @@ export function languageModel(options: LanguageModelOptions = {}): tfl.LayersMod
   const init = new SeededInitializers(checkSeed(model, options.seed));
   const normal = () =>
     tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: init.nextSeed() });
-  const layerNorm = () => tfl.layers.layerNormalization({ epsilon: 1e-5 });
+  const layerNorm = () => new LayerNorm({ epsilon: 1e-5 });
 
   const input = tfl.input({ shape: [seqLength] });
   const embedding = new TokenEmbedding({

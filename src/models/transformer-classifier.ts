@@ -9,6 +9,7 @@ import {
 } from './options.js';
 import { MaskedAveragePooling, TokenMask } from './text-layers.js';
 import { SeededInitializers } from './seeds.js';
+import { LayerNorm } from './layer-norm.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from './transformer-layers.js';
 
 export interface TransformerClassifierOptions {
@@ -78,7 +79,7 @@ export function transformerClassifier(options: TransformerClassifierOptions = {}
       mask === null ? x : [x, mask],
     );
     x = tfl.layers.add().apply([x, attended as SymbolicTensor]) as SymbolicTensor;
-    x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
+    x = new LayerNorm({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
     let fed = tfl.layers
       .dense({ units: ffDim, activation: 'relu', kernelInitializer: init.glorotUniform() })
       .apply(x) as SymbolicTensor;
@@ -86,7 +87,7 @@ export function transformerClassifier(options: TransformerClassifierOptions = {}
       .dense({ units: dModel, kernelInitializer: init.glorotUniform() })
       .apply(fed) as SymbolicTensor;
     x = tfl.layers.add().apply([x, fed]) as SymbolicTensor;
-    x = tfl.layers.layerNormalization({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
+    x = new LayerNorm({ epsilon: 1e-6 }).apply(x) as SymbolicTensor;
   }
   x = (
     mask === null

@@ -181,7 +181,7 @@ test("SAM-ON finds normalization layers by class with the model, by tfjs' weight
   const x = tf.ones([1, 2]);
   assert.throws(
     () => none.step(() => tf.sum(plain.apply(x) as tf.Tensor) as tf.Scalar, w),
-    /the model has no normalization layer \(BatchNormalization, LayerNormalization, GroupNormalization\)/,
+    /the model has no normalization layer \(BatchNormalization, LayerNormalization, GroupNormalization, LayerNorm\)/,
   );
   x.dispose();
   plain.dispose();

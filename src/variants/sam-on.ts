@@ -28,6 +28,7 @@ export const NORMALIZATION_LAYER_CLASSES: readonly string[] = [
   'BatchNormalization',
   'LayerNormalization',
   'GroupNormalization',
+  'LayerNorm',
 ];
 
 export interface SamOnOptions extends SamOptions {

@@ -47,17 +47,19 @@ function itemIndices(outBatch: number[], batch: number[]): number[] {
 }
 
 /**
- * Every float32 product through the SIMD matmul of fused.wat, one call per batch item: A's
+ * Every float32 product through the SIMD matmul of fused.wat (plus a bias of one value per
+ * column when given), one call per batch item: A's
  * transpose is read in place through its strides, B's is made explicitly (the kernel wants B's
  * rows contiguous), batches broadcast as numpy does.
  */
-function simdBatchMatMul(
+export function simdBatchMatMul(
   fused: FusedExports,
   backend: object,
   a: TensorInfo,
   b: TensorInfo,
   transposeA: boolean,
   transposeB: boolean,
+  bias: TensorInfo | null = null,
 ): TensorInfo {
   const rankA = a.shape.length;
   const rankB = b.shape.length;
@@ -69,6 +71,15 @@ function simdBatchMatMul(
   const outBatch = broadcastBatch(batchA, batchB);
   const out = allocate(backend, [...outBatch, m, n], 'float32');
   const rowsOfB = transposeB ? transpose(backend, b, swapLastTwo(rankB)) : b;
+  if (bias !== null) {
+    // Every row of out starts as the bias and the products are added to it (XNNPACK's order).
+    const rows = floatView(backend, out);
+    if (rows.length > 0) {
+      rows.set(floatView(backend, bias));
+      for (let filled = n; filled < rows.length; filled *= 2)
+        rows.copyWithin(filled, 0, Math.min(filled, rows.length - filled));
+    }
+  }
   const fromA = floatView(backend, a).byteOffset;
   const fromB = floatView(backend, rowsOfB).byteOffset;
   const to = floatView(backend, out).byteOffset;
@@ -76,6 +87,7 @@ function simdBatchMatMul(
   // One product in slices of DEPTH_SLICE along k, each adding to the last (same rounding as
   // one pass): a slice's rows of A and B stay in the L1 cache while the blocks of out sweep them.
   const product2d = (atA: number, atB: number, atOut: number, rows: number) => {
+    if (k === 0 && bias !== null) return;
     for (let p = 0; p < Math.max(k, 1); p += DEPTH_SLICE) {
       const depth = Math.min(DEPTH_SLICE, k - p);
       fused.matmul(
@@ -87,7 +99,7 @@ function simdBatchMatMul(
         n,
         rowStrideA,
         colStrideA,
-        p > 0 ? 1 : 0,
+        p > 0 || bias !== null ? 1 : 0,
       );
     }
   };

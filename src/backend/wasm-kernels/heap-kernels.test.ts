@@ -310,6 +310,46 @@ describe('wasm heap kernels', () => {
     }
   });
 
+  test('_FusedMatMul matches cpu: bias or none, every activation, transposes, batches', async () => {
+    const activations = [
+      'linear',
+      'relu',
+      'relu6',
+      'elu',
+      'sigmoid',
+      'leakyrelu',
+      'prelu',
+    ] as const;
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[9, 70], [70, 13], false, false],
+      [[2, 70, 9], [2, 13, 70], true, true],
+      [[3, 5, 7], [7, 6], false, false],
+    ];
+    for (const [shapeA, shapeB, ta, tb] of cases) {
+      const n = shapeB[tb ? shapeB.length - 2 : shapeB.length - 1]!;
+      for (const activation of activations) {
+        for (const withBias of [true, false]) {
+          await expectParity(`fused ${shapeA} x ${shapeB} ${activation} bias=${withBias}`, () =>
+            tf.tidy(() =>
+              tf.fused.matMul({
+                a: seeded(shapeA, 41),
+                b: seeded(shapeB, 42),
+                transposeA: ta,
+                transposeB: tb,
+                ...(withBias ? { bias: seeded([n], 43) } : {}),
+                activation,
+                ...(activation === 'prelu'
+                  ? { preluActivationWeights: tf.add(seeded([n], 44), 0.5) }
+                  : {}),
+                leakyreluAlpha: 0.3,
+              }),
+            ),
+          );
+        }
+      }
+    }
+  });
+
   test('BatchMatMul broadcasts batch dimensions of size 1 on both sides', async () => {
     // tfjs-backend-cpu gets this case wrong (it returns max(2, 3) of the 6 products), so the
     // reference is the product of the explicitly broadcast inputs.

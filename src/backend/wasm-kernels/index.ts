@@ -13,6 +13,7 @@ import { makeReductionKernel } from './sum.js';
 import { makeIdentityKernel } from './identity.js';
 import { makeOneHotKernel } from './one-hot.js';
 import { makeGatherKernel } from './gather.js';
+import { makeFusedMatMulKernel } from './fused-mat-mul.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
 import { makeReductionGradConfig } from './reduction-grad.js';
@@ -58,7 +59,7 @@ function isOurs(name: string): boolean {
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
- * BatchMatMul, Conv2DBackpropInput, Tile, MaxPoolGrad, Slice, GatherV2 and non-innermost Sum; fixes OneHot
+ * BatchMatMul (and _FusedMatMul, with every float32 product on the SIMD matmul), Conv2DBackpropInput, Tile, MaxPoolGrad, Slice, GatherV2 and non-innermost Sum; fixes OneHot
  * for float outputs (the stock kernel writes int32 bits whatever the dtype); and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
  * repetition, and the Sum and Mean gradients as one broadcast of dy instead of a product with a
@@ -94,6 +95,7 @@ export function registerWasmTrainingKernels(): () => void {
     ['Identity', makeIdentityKernel],
     ['OneHot', makeOneHotKernel],
     ['GatherV2', makeGatherKernel],
+    ['_FusedMatMul', makeFusedMatMulKernel],
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));

@@ -193,6 +193,7 @@ describe('wasm training kernels', () => {
     const a = seeded([5, 7], 4) as tf.Tensor2D;
     const ids = tf.tensor1d([0, 2, 2, 1, 0], 'int32');
     const batch = seeded([3, 5, 7], 5) as tf.Tensor3D;
+    const columnBias = seeded([5], 6);
     const wide = seeded([2, 9, 8, 6], 1) as tf.Tensor4D;
     const dyWide = seeded([2, 5, 4, 4], 3) as tf.Tensor4D;
     const dyValid = seeded([2, 4, 3, 4], 3) as tf.Tensor4D;
@@ -207,6 +208,7 @@ describe('wasm training kernels', () => {
       tf.matMul(a, a, false, true),
       tf.unsortedSegmentSum(a, ids, 4),
       tf.gather(a, ids),
+      tf.fused.matMul({ a, b: a, transposeB: true, bias: columnBias, activation: 'relu' }),
       tf.matMul(batch, batch, false, true),
       tf.matMul(batch, a, true, false),
       tf.tile(a, [2, 3]),
@@ -214,7 +216,7 @@ describe('wasm training kernels', () => {
     for (const out of outs) out.dispose();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), dataIds);
-    tf.dispose([x, w, dy, a, ids, batch, wide, dyWide, dyValid]);
+    tf.dispose([x, w, dy, a, ids, batch, columnBias, wide, dyWide, dyValid]);
   });
 
   test('undo restores the previous kernel configs; registering twice is safe', () => {
@@ -232,6 +234,7 @@ describe('wasm training kernels', () => {
       'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput',
       'GatherV2',
+      '_FusedMatMul',
     ];
     undo();
     const before = names.map((n) => tf.getKernel(n, 'wasm'));

@@ -160,15 +160,43 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $tail))))
 
+  ;; B's columns in blocks of 8, each block's k rows of 8 contiguous (32 bytes a row, k·32 bytes a
+  ;; block), so that matmul reads a block sequentially: in row-major B, rows 4 KiB apart (n = 1024)
+  ;; fall into one L1 cache set and evict each other. Columns past the last full block are left out.
+  (func (export "packColumnBlocks") (param $b i32) (param $packed i32) (param $k i32) (param $n i32)
+    (local $block i32) (local $blocks i32) (local $from i32) (local $p i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $blocks (i32.shr_u (local.get $n) (i32.const 3)))
+    (block $blocksDone
+      (loop $blockLoop
+        (br_if $blocksDone (i32.ge_u (local.get $block) (local.get $blocks)))
+        (local.set $from (i32.add (local.get $b) (i32.shl (local.get $block) (i32.const 5))))
+        (local.set $p (local.get $k))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.eqz (local.get $p)))
+            (v128.store (local.get $packed) (v128.load (local.get $from)))
+            (v128.store offset=16 (local.get $packed) (v128.load offset=16 (local.get $from)))
+            (local.set $packed (i32.add (local.get $packed) (i32.const 32)))
+            (local.set $from (i32.add (local.get $from) (local.get $rowBytes)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $rows)))
+        (local.set $block (i32.add (local.get $block) (i32.const 1)))
+        (br $blockLoop))))
+
   ;; out = A·B for one m×k by k×n product in float32. B and out are row-major (row stride n);
   ;; A's element (i, p) is at a + i·rowStrideA + p·colStrideA bytes, so a transposed A needs no
-  ;; copy. Blocks of 4 rows × 8 columns keep eight accumulators in registers: each step over p
+  ;; copy. The full blocks of 8 columns read B from blocksB: row p of block j at
+  ;; blocksB + j·blockStride + p·blockRowBytes (B itself: blockStride 32, blockRowBytes 4n; the
+  ;; output of packColumnBlocks: blockStride 32k, blockRowBytes 32); the columns and rows left over
+  ;; read B itself. Blocks of 4 rows × 8 columns keep eight accumulators in registers: each step over p
   ;; loads one row segment of B and broadcasts one element of each of A's four rows.
   ;; Sums run over p in order, one rounding per product and per sum (no FMA). With accumulate ≠ 0
   ;; the sums start from out's values instead of 0: a product split along k into consecutive parts
   ;; then rounds exactly as the whole one.
   (func (export "matmul") (param $a i32) (param $b i32) (param $out i32) (param $m i32) (param $k i32)
     (param $n i32) (param $rowStrideA i32) (param $colStrideA i32) (param $accumulate i32)
+    (param $blocksB i32) (param $blockRowBytes i32) (param $blockStride i32)
     (local $i i32) (local $j i32) (local $p i32) (local $rowBytes i32) (local $rows4 i32) (local $cols8 i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $from i32) (local $to i32)
     (local $b0 v128) (local $b1 v128) (local $s v128)
@@ -213,7 +241,7 @@
             (local.set $a1 (i32.add (local.get $a0) (local.get $rowStrideA)))
             (local.set $a2 (i32.add (local.get $a1) (local.get $rowStrideA)))
             (local.set $a3 (i32.add (local.get $a2) (local.get $rowStrideA)))
-            (local.set $from (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $from (i32.add (local.get $blocksB) (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $blockStride))))
             (local.set $p (local.get $k))
             (block $depthDone
               (loop $depth
@@ -236,7 +264,7 @@
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
                 (local.set $a3 (i32.add (local.get $a3) (local.get $colStrideA)))
-                (local.set $from (i32.add (local.get $from) (local.get $rowBytes)))
+                (local.set $from (i32.add (local.get $from) (local.get $blockRowBytes)))
                 (local.set $p (i32.sub (local.get $p) (i32.const 1)))
                 (br $depth)))
             (v128.store (local.get $to) (local.get $c00))

@@ -16,7 +16,11 @@ export interface FusedExports {
     rowStrideA: number,
     colStrideA: number,
     accumulate: number,
+    blocksB: number,
+    blockRowBytes: number,
+    blockStride: number,
   ): void;
+  packColumnBlocks(b: number, packed: number, k: number, n: number): void;
 }
 
 interface EmscriptenWasmModule {

@@ -13,6 +13,15 @@ function swapLastTwo(rank: number): number[] {
 /** Measured on the shapes of docs/BENCHMARKS.md: 64 beat 32–1024 for k = 4096 (48 vs 27 GFLOP/s unsliced). */
 const DEPTH_SLICE = 64;
 
+/**
+ * Rows of `floats` float32 values whose length is a multiple of `bytes`: successive rows fall
+ * into a few L1 cache sets and evict each other. Measured: B with rows of 4 KiB (n = 1024) halves
+ * the matmul's speed and 1 KiB costs 7 %; a transposed A read down its columns loses half at 4 KiB
+ * and nothing at 1 KiB.
+ */
+const cacheAliased = (floats: number, bytes: number) =>
+  floats * 4 >= bytes && (floats * 4) % bytes === 0;
+
 const product = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
 
 /** The batch shape of the product: numpy broadcasting of the two batch shapes (checked by tfjs). */
@@ -71,6 +80,14 @@ export function simdBatchMatMul(
   const outBatch = broadcastBatch(batchA, batchB);
   const out = allocate(backend, [...outBatch, m, n], 'float32');
   const rowsOfB = transposeB ? transpose(backend, b, swapLastTwo(rankB)) : b;
+  // A stored transposed is read down its columns; when its rows alias in the cache, transpose it.
+  const readTransposed = transposeA && !cacheAliased(m, 4096);
+  const rowsOfA = transposeA && !readTransposed ? transpose(backend, a, swapLastTwo(rankA)) : a;
+  const blocks = Math.floor(n / 8);
+  const packed =
+    cacheAliased(n, 1024) && m >= 8 && blocks > 0
+      ? allocate(backend, [blocks * 8 * k], 'float32')
+      : null;
   if (bias !== null) {
     // Every row of out starts as the bias and the products are added to it (XNNPACK's order).
     const rows = floatView(backend, out);
@@ -80,19 +97,22 @@ export function simdBatchMatMul(
         rows.copyWithin(filled, 0, Math.min(filled, rows.length - filled));
     }
   }
-  const fromA = floatView(backend, a).byteOffset;
+  const fromA = floatView(backend, rowsOfA).byteOffset;
   const fromB = floatView(backend, rowsOfB).byteOffset;
   const to = floatView(backend, out).byteOffset;
-  const [rowStrideA, colStrideA] = transposeA ? [4, 4 * m] : [4 * k, 4];
+  const packedAt = packed === null ? 0 : floatView(backend, packed).byteOffset;
+  const [rowStrideA, colStrideA] = readTransposed ? [4, 4 * m] : [4 * k, 4];
   // One product in slices of DEPTH_SLICE along k, each adding to the last (same rounding as
   // one pass): a slice's rows of A and B stay in the L1 cache while the blocks of out sweep them.
   const product2d = (atA: number, atB: number, atOut: number, rows: number) => {
     if (k === 0 && bias !== null) return;
+    if (packed !== null) fused.packColumnBlocks(atB, packedAt, k, n);
     for (let p = 0; p < Math.max(k, 1); p += DEPTH_SLICE) {
       const depth = Math.min(DEPTH_SLICE, k - p);
+      const sliceB = atB + p * n * 4;
       fused.matmul(
         atA + p * colStrideA,
-        atB + p * n * 4,
+        sliceB,
         atOut,
         rows,
         depth,
@@ -100,10 +120,13 @@ export function simdBatchMatMul(
         rowStrideA,
         colStrideA,
         p > 0 || bias !== null ? 1 : 0,
+        packed === null ? sliceB : packedAt + p * 32,
+        packed === null ? n * 4 : 32,
+        packed === null ? 32 : k * 32,
       );
     }
   };
-  if (product(batchB) === 1 && !transposeA) {
+  if (product(batchB) === 1 && !readTransposed) {
     // B shared by every item: A's items are consecutive rows of one product.
     product2d(fromA, fromB, to, product(outBatch) * m);
   } else {
@@ -119,6 +142,8 @@ export function simdBatchMatMul(
     }
   }
   if (transposeB) release(backend, rowsOfB);
+  if (rowsOfA !== a) release(backend, rowsOfA);
+  if (packed !== null) release(backend, packed);
   return out;
 }
 

@@ -302,6 +302,11 @@ describe('wasm heap kernels', () => {
       [[4, 7, 9], [4, 6, 7], true, true],
       [[2, 9, 70], [2, 70, 13], false, false],
       [[2, 70, 9], [2, 13, 70], true, true],
+      // Rows of 1 KiB: B packed in column blocks, a transposed A transposed explicitly.
+      [[9, 70], [70, 256], false, false],
+      [[2, 9, 70], [2, 256, 70], false, true],
+      [[70, 1024], [70, 13], true, false],
+      [[2, 70, 1024], [2, 70, 256], true, false],
     ];
     for (const [shapeA, shapeB, ta, tb] of cases) {
       await expectParity(`matmul ${shapeA} x ${shapeB} ta=${ta} tb=${tb}`, () =>

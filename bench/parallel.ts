@@ -2,7 +2,7 @@
  * Milliseconds per data-parallel train step (src/parallel) against the single-thread
  * `model.trainOnBatch` step on the same batch, on the wasm backend with the training kernels.
  *   npm run bench:parallel -- --model mlp|cnn --optimizer SPEC --workers 1,2 --steps N
- *     [--warmup 1] [--rounds R] [--peer torch] [--out FILE (default runs/bench/parallel-<model>-<optimizer>.json; committed results are written with --out bench/results/…)]
+ *     [--warmup 1] [--rounds R] [--peer torch [--peer-threads 1,2]] [--out FILE (default runs/bench/parallel-<model>-<optimizer>.json; committed results are written with --out bench/results/…)]
  * SPEC is any optimizer spec the CLI takes over SGD (sgd, sam, samon, sampa, …). Every worker count
  * runs with and without a slice in the main thread (a method that runs on two threads only, SAMPa,
  * prints why the others are not run). With SAM the data-parallel step is m-sharpness with m =
@@ -12,7 +12,9 @@
  * reference of the last column.
  * With --rounds R every row runs once per round, in turn, so a change in the machine's speed
  * touches all rows alike; the medians are over all rounds. --peer torch adds PyTorch's step
- * (bench/peer/torch_step.py, 2 threads: SGD, and SAM when SPEC is sharpness-aware) to every round;
+ * (bench/peer/torch_step.py: SGD, and SAM when SPEC is sharpness-aware) to every round, once per
+ * torch.set_num_threads value of --peer-threads (default 2; OpenBLAS keeps its own pool of one
+ * thread per core whatever that setting, unless OPENBLAS_NUM_THREADS says otherwise);
  * it needs a Python with torch (Debian: apt-get install python3-torch) and installs nothing.
  * The machine may be shared: the 1-minute load average is recorded before and after.
  */
@@ -51,6 +53,8 @@ interface Args {
   warmup: number;
   rounds: number;
   peer: 'none' | 'torch';
+  /** torch.set_num_threads of each PyTorch peer (its BLAS keeps its own thread pool). */
+  peerThreads: number[];
   out?: string;
 }
 
@@ -65,6 +69,7 @@ function parseArgs(argv: string[]): Args {
       warmup: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '1' },
       peer: { type: 'string', default: 'none' },
+      'peer-threads': { type: 'string', default: '2' },
       out: { type: 'string' },
     },
   });
@@ -76,6 +81,9 @@ function parseArgs(argv: string[]): Args {
     warmup: integerFlag('--warmup', values.warmup, 0),
     rounds: integerFlag('--rounds', values.rounds, 1),
     peer: choiceFlag('--peer', values.peer, ['none', 'torch'] as const),
+    peerThreads: values['peer-threads']
+      .split(',')
+      .map((count) => integerFlag('--peer-threads', count, 1)),
     ...(values.out === undefined ? {} : { out: values.out }),
   };
 }
@@ -209,7 +217,7 @@ function torchRunner(peer: TorchPeer, args: Args): Runner {
   const name = parseOptimizerSpec(args.optimizer).name;
   const method = (BASE_OPTIMIZERS as readonly string[]).includes(name) ? 'sgd' : 'sam';
   return {
-    mode: `PyTorch ${peer.version}, ${method}`,
+    mode: `PyTorch ${peer.version}, ${method}, torch threads ${peer.threads}`,
     workers: 0,
     mainThreadSlice: true,
     time: () => peer.timeSteps(args.model, method, args.steps, args.warmup),
@@ -222,13 +230,16 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   printHeader('data-parallel train step (wasm backend with the training kernels)', machine);
   const loadAtStart = load();
-  const peer = args.peer === 'torch' ? await startTorchPeer(2) : null;
+  const peers: TorchPeer[] = [];
+  if (args.peer === 'torch')
+    for (const threads of args.peerThreads) peers.push(await startTorchPeer(threads));
+  const peer = peers[0] ?? null;
   console.log(
     `model ${args.model}, batch ${WORKLOADS[args.model].batch}, optimizer ${args.optimizer}; ` +
       `${args.rounds} round(s) of ${args.steps} steps timed after ${args.warmup} warm-up, every row once per round` +
       (peer === null
         ? ''
-        : `; PyTorch ${peer.version} (${peer.python}, ${peer.threads} threads) interleaved`) +
+        : `; PyTorch ${peer.version} (${peer.python}, torch.set_num_threads ${peers.map((p) => p.threads).join(' and ')}) interleaved`) +
       `; 1-minute load average ${loadAtStart.toFixed(2)}\n`,
   );
   await selectBackend({ prefer: 'wasm', log: () => undefined });
@@ -243,10 +254,10 @@ async function main(): Promise<void> {
       if (runner !== null) runners.push(runner);
     }
   }
-  if (peer !== null) {
-    runners.push(torchRunner(peer, { ...args, optimizer: 'sgd' }));
-    if (torchRunner(peer, args).mode !== runners.at(-1)?.mode)
-      runners.push(torchRunner(peer, args));
+  for (const torch of peers) {
+    runners.push(torchRunner(torch, { ...args, optimizer: 'sgd' }));
+    if (torchRunner(torch, args).mode !== runners.at(-1)?.mode)
+      runners.push(torchRunner(torch, args));
   }
   const rows: Row[] = runners.map((r) => ({
     mode: r.mode,
@@ -264,7 +275,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const runner of runners) await runner.dispose();
-    peer?.close();
+    for (const torch of peers) torch.close();
   }
   const loadAtEnd = load();
   for (const r of rows) r.loadAverage[1] = loadAtEnd;
@@ -278,7 +289,7 @@ async function main(): Promise<void> {
         mode: r.mode,
         workers: isSingle(r) ? '-' : r.workers,
         'main thread slice': isSingle(r) ? '-' : r.mainThreadSlice ? 'yes' : 'no',
-        slices: isSingle(r) ? (r.mode.startsWith('PyTorch') ? '2 threads' : 1) : r.slices,
+        slices: isSingle(r) ? (r.mode.startsWith('PyTorch') ? '-' : 1) : r.slices,
         'ms/step (median)': median(r.stepMs).toFixed(1),
         'ms/step (mean)': mean(r.stepMs).toFixed(1),
         'speed-up': `${(baseline / median(r.stepMs)).toFixed(2)}×`,
@@ -300,7 +311,14 @@ async function main(): Promise<void> {
     rounds: args.rounds,
     ...(peer === null
       ? {}
-      : { peer: { torch: peer.version, python: peer.python, threads: peer.threads } }),
+      : {
+          peer: {
+            torch: peer.version,
+            python: peer.python,
+            threads: peers.map((p) => p.threads),
+            blasThreads: process.env['OPENBLAS_NUM_THREADS'] ?? 'OpenBLAS default (one per core)',
+          },
+        }),
     loadAverage: [loadAtStart, loadAtEnd],
     results: rows.map((r) => ({
       ...r,

@@ -322,4 +322,80 @@
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; dst = srcᵀ for a rows × cols float32 matrix (dst is cols × rows), in 4 × 4 tiles: four rows of
+  ;; src loaded, transposed in registers by two rounds of shuffles, stored as four rows of dst.
+  ;; The rows and columns past the last full tile are moved one element at a time.
+  (func (export "transpose2d") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $rows4 i32) (local $cols4 i32) (local $inRow i32) (local $outRow i32)
+    (local $from i32) (local $to i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $inRow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $outRow (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $rows4)))
+        (local.set $j (i32.const 0))
+        (block $colsDone
+          (loop $colLoop
+            (br_if $colsDone (i32.ge_u (local.get $j) (local.get $cols4)))
+            (local.set $from (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+            (local.set $r0 (v128.load (local.get $from)))
+            (local.set $from (i32.add (local.get $from) (local.get $inRow)))
+            (local.set $r1 (v128.load (local.get $from)))
+            (local.set $from (i32.add (local.get $from) (local.get $inRow)))
+            (local.set $r2 (v128.load (local.get $from)))
+            (local.set $from (i32.add (local.get $from) (local.get $inRow)))
+            (local.set $r3 (v128.load (local.get $from)))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (local.set $to (i32.add (local.get $dst)
+              (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+            (v128.store (local.get $to)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (local.set $to (i32.add (local.get $to) (local.get $outRow)))
+            (v128.store (local.get $to)
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (local.set $to (i32.add (local.get $to) (local.get $outRow)))
+            (v128.store (local.get $to)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (local.set $to (i32.add (local.get $to) (local.get $outRow)))
+            (v128.store (local.get $to)
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $colLoop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rowLoop)))
+    (call $transposeEdge (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols)
+      (i32.const 0) (local.get $rows4) (local.get $cols4))
+    (call $transposeEdge (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols)
+      (local.get $rows4) (local.get $rows) (i32.const 0)))
+
+  ;; dst[j][i] = src[i][j] for rows [rowStart, rowEnd) × columns [colStart, cols).
+  (func $transposeEdge (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (param $rowStart i32) (param $rowEnd i32) (param $colStart i32)
+    (local $i i32) (local $j i32)
+    (local.set $i (local.get $rowStart))
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $rowEnd)))
+        (local.set $j (local.get $colStart))
+        (block $colsDone
+          (loop $colLoop
+            (br_if $colsDone (i32.ge_u (local.get $j) (local.get $cols)))
+            (f32.store
+              (i32.add (local.get $dst)
+                (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2)))
+              (f32.load (i32.add (local.get $src)
+                (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $colLoop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rowLoop))))
 )

@@ -21,6 +21,7 @@ export interface FusedExports {
     blockStride: number,
   ): void;
   packColumnBlocks(b: number, packed: number, k: number, n: number): void;
+  transpose2d(src: number, dst: number, rows: number, cols: number): void;
 }
 
 interface EmscriptenWasmModule {

@@ -2,6 +2,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { release, reshape, transpose } from './compose.js';
 import { allocate, floatView, heapView } from '../heap.js';
 import { fusedKernelsFor, type FusedExports } from '../fused/instance.js';
+import { transposeLastTwo } from './transpose.js';
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -79,10 +80,10 @@ export function simdBatchMatMul(
   const batchB = b.shape.slice(0, -2);
   const outBatch = broadcastBatch(batchA, batchB);
   const out = allocate(backend, [...outBatch, m, n], 'float32');
-  const rowsOfB = transposeB ? transpose(backend, b, swapLastTwo(rankB)) : b;
+  const rowsOfB = transposeB ? transposeLastTwo(fused, backend, b) : b;
   // A stored transposed is read down its columns; when its rows alias in the cache, transpose it.
   const readTransposed = transposeA && !cacheAliased(m, 4096);
-  const rowsOfA = transposeA && !readTransposed ? transpose(backend, a, swapLastTwo(rankA)) : a;
+  const rowsOfA = transposeA && !readTransposed ? transposeLastTwo(fused, backend, a) : a;
   const blocks = Math.floor(n / 8);
   const packed =
     cacheAliased(n, 1024) && m >= 8 && blocks > 0

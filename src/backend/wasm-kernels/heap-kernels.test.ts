@@ -355,6 +355,49 @@ describe('wasm heap kernels', () => {
     }
   });
 
+  test('Transpose of the last two axes matches cpu (tiles and edges, batches); other perms too', async () => {
+    const cases: Array<[number[], number[]]> = [
+      [
+        [5, 7],
+        [1, 0],
+      ],
+      [
+        [8, 12],
+        [1, 0],
+      ],
+      [
+        [1, 6],
+        [1, 0],
+      ],
+      [
+        [3, 9, 6],
+        [0, 2, 1],
+      ],
+      [
+        [2, 3, 4, 5],
+        [0, 1, 3, 2],
+      ],
+      [
+        [2, 3, 4, 5],
+        [0, 2, 1, 3],
+      ],
+      [
+        [3, 9, 6],
+        [2, 1, 0],
+      ],
+    ];
+    for (const [shape, perm] of cases) {
+      await expectParity(`transpose ${shape} perm ${perm}`, () =>
+        tf.tidy(() => tf.transpose(seeded(shape, 51), perm)),
+      );
+    }
+    await expectParity('transpose int32', () =>
+      tf.tidy(() =>
+        tf.cast(tf.transpose(tf.cast(tf.mul(seeded([5, 6], 52), 50), 'int32')), 'float32'),
+      ),
+    );
+  });
+
   test('BatchMatMul broadcasts batch dimensions of size 1 on both sides', async () => {
     // tfjs-backend-cpu gets this case wrong (it returns max(2, 3) of the 6 products), so the
     // reference is the product of the explicitly broadcast inputs.

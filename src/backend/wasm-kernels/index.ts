@@ -14,6 +14,7 @@ import { makeIdentityKernel } from './identity.js';
 import { makeOneHotKernel } from './one-hot.js';
 import { makeGatherKernel } from './gather.js';
 import { makeFusedMatMulKernel } from './fused-mat-mul.js';
+import { makeTransposeKernel } from './transpose.js';
 import { makeTileKernel } from './tile.js';
 import { makeTileGradConfig } from './tile-grad.js';
 import { makeReductionGradConfig } from './reduction-grad.js';
@@ -59,7 +60,9 @@ function isOurs(name: string): boolean {
 /**
  * Registers wasm kernels that make training fast (and possible) in Node: adds the missing
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input and UnsortedSegmentSum; replaces the slow transposed or batched
- * BatchMatMul (and _FusedMatMul, with every float32 product on the SIMD matmul), Conv2DBackpropInput, Tile, MaxPoolGrad, Slice, GatherV2 and non-innermost Sum; fixes OneHot
+ * BatchMatMul (and _FusedMatMul, with every float32 product on the SIMD matmul),
+ * Conv2DBackpropInput, Tile, MaxPoolGrad, Slice, GatherV2, matrix Transpose and non-innermost Sum;
+ * fixes OneHot
  * for float outputs (the stock kernel writes int32 bits whatever the dtype); and, on the
  * wasm backend only, computes the Tile gradient as one reshape + sum instead of a slice per
  * repetition, and the Sum and Mean gradients as one broadcast of dy instead of a product with a
@@ -96,6 +99,7 @@ export function registerWasmTrainingKernels(): () => void {
     ['OneHot', makeOneHotKernel],
     ['GatherV2', makeGatherKernel],
     ['_FusedMatMul', makeFusedMatMulKernel],
+    ['Transpose', makeTransposeKernel],
   ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (original !== undefined && !isOurs(name)) undos.push(swapKernel(make(original)));

@@ -208,6 +208,7 @@ describe('wasm training kernels', () => {
       tf.matMul(a, a, false, true),
       tf.unsortedSegmentSum(a, ids, 4),
       tf.gather(a, ids),
+      tf.transpose(batch, [0, 2, 1]),
       tf.fused.matMul({ a, b: a, transposeB: true, bias: columnBias, activation: 'relu' }),
       tf.matMul(batch, batch, false, true),
       tf.matMul(batch, a, true, false),
@@ -235,6 +236,7 @@ describe('wasm training kernels', () => {
       'DepthwiseConv2dNativeBackpropInput',
       'GatherV2',
       '_FusedMatMul',
+      'Transpose',
     ];
     undo();
     const before = names.map((n) => tf.getKernel(n, 'wasm'));

@@ -20,6 +20,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../models/index.js';
 import {
   modelLayout,
+  numericValuesOf,
   readVariables,
   tensorFrom,
   writeVariables,
@@ -307,8 +308,9 @@ class DataParallel implements DataParallelTrainer {
     workerSlices: readonly BatchSlice[],
     rho: number,
   ): Array<StepMessage | null> {
-    const xsValues = xs.dataSync();
-    const ysValues = ys.dataSync();
+    // Views of the wasm heap, not copies: nothing is allocated before they are read.
+    const xsValues = numericValuesOf(xs);
+    const ysValues = numericValuesOf(ys);
     const xsRow = xs.size / (xs.shape[0] as number);
     const ysRow = ys.size / (ys.shape[0] as number);
     this.stepId += 1;
@@ -336,8 +338,9 @@ class DataParallel implements DataParallelTrainer {
   }
 
   /**
-   * Σ_j weight_j · g_j on the backend (one fused a·x + b·y pass per slice on wasm): the main
-   * thread's gradient stays where it was computed, each worker's is copied in once.
+   * Σ_j weight_j · g_j on the backend (fused a·x + b·y passes on wasm, the first for two
+   * slices): the main thread's gradient stays where it was computed, each worker's is copied in
+   * once.
    */
   private meanGradients(
     parts: ReadonlyArray<{ values: Float32Array; gradients?: tf.Tensor[]; weight: number }>,
@@ -345,15 +348,27 @@ class DataParallel implements DataParallelTrainer {
     const { layout } = this;
     return layout.trainable.map((v, i) => {
       const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
-      let sum: tf.Tensor | null = null;
-      for (const part of parts) {
-        const gradient = part.gradients?.[i] ?? tensorFrom(part.values, offset, size, v.shape);
-        const next: tf.Tensor =
-          sum === null ? tf.mul(gradient, part.weight) : axpbyOf(1, sum, part.weight, gradient);
-        tf.dispose([gradient, ...(sum === null ? [] : [sum])]);
+      const gradientOf = (part: (typeof parts)[number]) =>
+        part.gradients?.[i] ?? tensorFrom(part.values, offset, size, v.shape);
+      const [first, second, ...rest] = parts;
+      if (first === undefined) throw new Error('meanGradients: no replica returned a gradient');
+      const firstGradient = gradientOf(first);
+      if (second === undefined) {
+        const only = tf.mul(firstGradient, first.weight);
+        firstGradient.dispose();
+        return only;
+      }
+      // The first two slices in one a·x + b·y pass, then one more pass per further slice.
+      const secondGradient = gradientOf(second);
+      let sum = axpbyOf(first.weight, firstGradient, second.weight, secondGradient);
+      tf.dispose([firstGradient, secondGradient]);
+      for (const part of rest) {
+        const gradient = gradientOf(part);
+        const next = axpbyOf(1, sum, part.weight, gradient);
+        tf.dispose([gradient, sum]);
         sum = next;
       }
-      return sum as tf.Tensor;
+      return sum;
     });
   }
 

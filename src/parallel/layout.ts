@@ -55,6 +55,13 @@ function valuesOf(tensor: tf.Tensor): Float32Array {
   return tensor.dataSync() as Float32Array;
 }
 
+/** As valuesOf for a float32 or int32 tensor (a batch's inputs may be token ids). */
+export function numericValuesOf(tensor: tf.Tensor): Float32Array | Int32Array {
+  return tensor.dtype === 'float32'
+    ? valuesOf(tensor)
+    : (tensor.dataSync() as Float32Array | Int32Array);
+}
+
 /** Copies the current values of `variables` into `target` at their slots. */
 export function writeVariables(
   variables: readonly tf.Variable[],

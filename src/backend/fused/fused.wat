@@ -398,4 +398,79 @@
             (br $colLoop)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rowLoop))))
+
+  ;; dst[o][i] = Σ_r (src[o][r][i] / divisor) for a float32 [outer, reduced, inner] array: the sum
+  ;; over a middle axis, each term divided in float32 (divisor 1: the sum, the reduced size: the
+  ;; mean), added in order in float64 and rounded to float32 once — tfjs-backend-cpu's Sum and Mean
+  ;; bit for bit. Eight columns at a time in four f64x2 accumulators.
+  (func (export "sumColumns") (param $src i32) (param $dst i32) (param $outer i32) (param $reduced i32)
+    (param $inner i32) (param $divisor f32)
+    (local $o i32) (local $i i32) (local $r i32) (local $from i32) (local $base i32) (local $to i32)
+    (local $rowBytes i32) (local $inner8 i32) (local $v v128)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $sum f64)
+    (local $split v128)
+    (local.set $split (f32x4.splat (local.get $divisor)))
+    (local.set $rowBytes (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $inner8 (i32.and (local.get $inner) (i32.const -8)))
+    (block $outerDone
+      (loop $outerLoop
+        (br_if $outerDone (i32.ge_u (local.get $o) (local.get $outer)))
+        (local.set $base (i32.add (local.get $src)
+          (i32.mul (i32.mul (local.get $o) (local.get $reduced)) (local.get $rowBytes))))
+        (local.set $to (i32.add (local.get $dst) (i32.mul (local.get $o) (local.get $rowBytes))))
+        (local.set $i (i32.const 0))
+        (block $blocksDone
+          (loop $blocks
+            (br_if $blocksDone (i32.ge_u (local.get $i) (local.get $inner8)))
+            (local.set $acc0 (v128.const i64x2 0 0))
+            (local.set $acc1 (v128.const i64x2 0 0))
+            (local.set $acc2 (v128.const i64x2 0 0))
+            (local.set $acc3 (v128.const i64x2 0 0))
+            (local.set $from (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $r (local.get $reduced))
+            (block $rowsDone
+              (loop $rows
+                (br_if $rowsDone (i32.eqz (local.get $r)))
+                (local.set $v (f32x4.div (v128.load (local.get $from)) (local.get $split)))
+                (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.promote_low_f32x4 (local.get $v))))
+                (local.set $acc1 (f64x2.add (local.get $acc1) (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+                (local.set $v (f32x4.div (v128.load offset=16 (local.get $from)) (local.get $split)))
+                (local.set $acc2 (f64x2.add (local.get $acc2) (f64x2.promote_low_f32x4 (local.get $v))))
+                (local.set $acc3 (f64x2.add (local.get $acc3) (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+                (local.set $from (i32.add (local.get $from) (local.get $rowBytes)))
+                (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+                (br $rows)))
+            (local.set $from (i32.add (local.get $to) (i32.shl (local.get $i) (i32.const 2))))
+            (f32.store (local.get $from) (f32.demote_f64 (f64x2.extract_lane 0 (local.get $acc0))))
+            (f32.store offset=4 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 1 (local.get $acc0))))
+            (f32.store offset=8 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 0 (local.get $acc1))))
+            (f32.store offset=12 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 1 (local.get $acc1))))
+            (f32.store offset=16 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 0 (local.get $acc2))))
+            (f32.store offset=20 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 1 (local.get $acc2))))
+            (f32.store offset=24 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 0 (local.get $acc3))))
+            (f32.store offset=28 (local.get $from) (f32.demote_f64 (f64x2.extract_lane 1 (local.get $acc3))))
+            (local.set $i (i32.add (local.get $i) (i32.const 8)))
+            (br $blocks)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $i) (local.get $inner)))
+            (local.set $sum (f64.const 0))
+            (local.set $from (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $r (local.get $reduced))
+            (block $rowsDone
+              (loop $rows
+                (br_if $rowsDone (i32.eqz (local.get $r)))
+                (local.set $sum (f64.add (local.get $sum)
+                  (f64.promote_f32 (f32.div (f32.load (local.get $from)) (local.get $divisor)))))
+                (local.set $from (i32.add (local.get $from) (local.get $rowBytes)))
+                (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+                (br $rows)))
+            (f32.store (i32.add (local.get $to) (i32.shl (local.get $i) (i32.const 2)))
+              (f32.demote_f64 (local.get $sum)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $tail)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $outerLoop))))
 )

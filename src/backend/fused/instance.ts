@@ -22,6 +22,14 @@ export interface FusedExports {
   ): void;
   packColumnBlocks(b: number, packed: number, k: number, n: number): void;
   transpose2d(src: number, dst: number, rows: number, cols: number): void;
+  sumColumns(
+    src: number,
+    dst: number,
+    outer: number,
+    reduced: number,
+    inner: number,
+    divisor: number,
+  ): void;
 }
 
 interface EmscriptenWasmModule {

@@ -179,6 +179,34 @@ describe('wasm heap kernels', () => {
     );
   });
 
+  test('Sum and Mean over a middle axis equal cpu bit for bit (float64 sums in cpu order)', async () => {
+    for (const [shape, axis] of [
+      [[3, 37, 13], 1],
+      [[37, 24], 0],
+      [
+        [2, 5, 9, 8],
+        [1, 2],
+      ],
+    ] as Array<[number[], number | number[]]>) {
+      for (const reduce of [tf.sum, tf.mean]) {
+        // The same values on both backends (made here, not by a backend's exp), of magnitudes
+        // 2^-12 … 2^12, so that a float32 accumulation or another order of additions would differ.
+        const size = shape.reduce((a, b) => a * b, 1);
+        const values = Float32Array.from({ length: size }, (_, i) => {
+          const u = Math.sin(i * 12.9898) * 43758.5453;
+          return (u - Math.floor(u) - 0.5) * 2 ** (((i * 7) % 25) - 12);
+        });
+        const compute = () => tf.tidy(() => reduce(tf.tensor(values, shape), axis));
+        const r = await onBothBackends(compute);
+        assert.equal(
+          relativeError(r.wasm, r.cpu),
+          0,
+          `${String(reduce === tf.sum)} ${shape} ${String(axis)}`,
+        );
+      }
+    }
+  });
+
   test("Sum and Mean gradients: the values of tfjs-core's gradient, over axes, ranks, keepDims", async () => {
     const cases: Array<[number[], number | number[], boolean]> = [
       [[6], 0, false],

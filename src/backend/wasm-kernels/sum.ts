@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocate, floatView } from '../heap.js';
+import { fusedKernelsFor } from '../fused/instance.js';
 
 /**
  * Views `shape` as [outer, reduced, inner] when the reduced axes are contiguous (after dropping
@@ -24,7 +25,8 @@ function asOuterReducedInner(
 }
 
 /**
- * target[o, i] = sum_r source[o, r, i] / divisor. Eight columns at a time in scalar (float64)
+ * target[o, i] = sum_r float32(source[o, r, i] / divisor), as tfjs-backend-cpu's Sum and Mean compute
+ * it. Eight columns at a time in scalar (float64)
  * accumulators: a JS engine keeps them in registers, where an accumulator array costs a load
  * and a store per element. A function of its own so that it is optimized once for all shapes.
  */
@@ -49,35 +51,36 @@ function sumColumns(
         s6 = 0,
         s7 = 0;
       for (let p = base + i; p < end; p += inner) {
-        s0 += source[p]!;
-        s1 += source[p + 1]!;
-        s2 += source[p + 2]!;
-        s3 += source[p + 3]!;
-        s4 += source[p + 4]!;
-        s5 += source[p + 5]!;
-        s6 += source[p + 6]!;
-        s7 += source[p + 7]!;
+        s0 += Math.fround(source[p]! / divisor);
+        s1 += Math.fround(source[p + 1]! / divisor);
+        s2 += Math.fround(source[p + 2]! / divisor);
+        s3 += Math.fround(source[p + 3]! / divisor);
+        s4 += Math.fround(source[p + 4]! / divisor);
+        s5 += Math.fround(source[p + 5]! / divisor);
+        s6 += Math.fround(source[p + 6]! / divisor);
+        s7 += Math.fround(source[p + 7]! / divisor);
       }
-      target[at + i] = s0 / divisor;
-      target[at + i + 1] = s1 / divisor;
-      target[at + i + 2] = s2 / divisor;
-      target[at + i + 3] = s3 / divisor;
-      target[at + i + 4] = s4 / divisor;
-      target[at + i + 5] = s5 / divisor;
-      target[at + i + 6] = s6 / divisor;
-      target[at + i + 7] = s7 / divisor;
+      target[at + i] = s0;
+      target[at + i + 1] = s1;
+      target[at + i + 2] = s2;
+      target[at + i + 3] = s3;
+      target[at + i + 4] = s4;
+      target[at + i + 5] = s5;
+      target[at + i + 6] = s6;
+      target[at + i + 7] = s7;
     }
     for (; i < inner; i++) {
       let sum = 0;
-      for (let p = base + i; p < end; p += inner) sum += source[p]!;
-      target[at + i] = sum / divisor;
+      for (let p = base + i; p < end; p += inner) sum += Math.fround(source[p]! / divisor);
+      target[at + i] = sum;
     }
   }
 }
 
 /**
  * float32 Sum (or Mean) over axes that are not innermost, as one pass over the wasm heap with
- * float64 accumulators (the order of additions of tfjs-backend-cpu). The stock wasm Sum and Mean
+ * float64 accumulators (the order of additions of tfjs-backend-cpu): the SIMD sumColumns of
+ * fused.wat where it runs, else the same sums in JavaScript. The stock wasm Sum and Mean
  * transpose the reduced axes innermost first; innermost reductions still go to them.
  */
 export function makeReductionKernel(original: KernelConfig, kind: 'Sum' | 'Mean'): KernelConfig {
@@ -92,9 +95,15 @@ export function makeReductionKernel(original: KernelConfig, kind: 'Sum' | 'Mean'
       ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
       : x.shape.filter((_, i) => !axes.includes(i));
     const out = allocate(backend, outShape, 'float32');
+    const divisor = kind === 'Mean' ? layout.reduced : 1;
     const source = floatView(backend, x);
     const target = floatView(backend, out);
-    sumColumns(source, target, layout, kind === 'Mean' ? layout.reduced : 1);
+    const fused = fusedKernelsFor(backend);
+    if (fused === null) sumColumns(source, target, layout, divisor);
+    else {
+      const { outer, reduced, inner } = layout;
+      fused.sumColumns(source.byteOffset, target.byteOffset, outer, reduced, inner, divisor);
+    }
     return out;
   };
   return { kernelName: kind, backendName: 'wasm', kernelFunc };

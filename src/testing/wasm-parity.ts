@@ -1,4 +1,5 @@
 /** Helpers for the wasm-kernel parity tests: the same computation on cpu and wasm, compared. */
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from './backends.js';
 
@@ -36,4 +37,16 @@ export async function onBothBackends(
 
 export function seeded(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
+}
+
+/** Asserts that `compute` gives the same shape on both backends and values within `tolerance`. */
+export async function expectParity(
+  label: string,
+  compute: () => tf.Tensor,
+  tolerance = 1e-5,
+): Promise<void> {
+  const r = await onBothBackends(compute);
+  assert.deepEqual(r.wasmShape, r.cpuShape, `${label}: shape`);
+  const err = relativeError(r.wasm, r.cpu);
+  assert.ok(err <= tolerance, `${label}: relative error ${err}`);
 }

@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from './index.js';
-import { onBothBackends, relativeError, seeded } from '../../testing/wasm-parity.js';
+import { expectParity, relativeError, seeded } from '../../testing/wasm-parity.js';
 import { useBackend } from '../../testing/backends.js';
-
-const TOLERANCE = 1e-5;
-
-async function expectParity(label: string, compute: () => tf.Tensor): Promise<void> {
-  const r = await onBothBackends(compute);
-  assert.deepEqual(r.wasmShape, r.cpuShape, `${label}: shape`);
-  const err = relativeError(r.wasm, r.cpu);
-  assert.ok(err <= TOLERANCE, `${label}: relative error ${err}`);
-}
 
 describe('wasm matrix kernels (the SIMD matmul and transpose of fused.wat)', () => {
   let undo: () => void = () => {};

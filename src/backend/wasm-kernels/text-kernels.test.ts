@@ -4,18 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from './index.js';
-import { onBothBackends, relativeError } from '../../testing/wasm-parity.js';
+import { expectParity, relativeError } from '../../testing/wasm-parity.js';
 import { useBackend } from '../../testing/backends.js';
 import { sparseSoftmaxCrossEntropy } from '../../math/cross-entropy.js';
 import { languageModel } from '../../models/language-model.js';
 import { transformerClassifier } from '../../models/transformer-classifier.js';
-
-async function expectParity(label: string, compute: () => tf.Tensor, tolerance = 1e-5) {
-  const r = await onBothBackends(compute);
-  assert.deepEqual(r.wasmShape, r.cpuShape, `${label}: shape`);
-  const err = relativeError(r.wasm, r.cpu);
-  assert.ok(err <= tolerance, `${label}: relative error ${err}`);
-}
 
 /** All gradients of `loss` with respect to the model's weights, concatenated. */
 function flatGradients(model: tfl.LayersModel, loss: () => tf.Scalar) {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
+import { wasmGradient } from './wasm-gradient.js';
 
 /**
  * The gradient of sum(x, axes) or mean(x, axes): dy reshaped to keep the reduced axes as 1,
@@ -17,25 +18,12 @@ export function reductionGradient(dy: Tensor, x: Tensor, axis: number | number[]
   });
 }
 
-/**
- * Wraps `original` so that on the wasm backend the Sum or Mean gradient is `reductionGradient`;
- * other backends keep tfjs-core's.
- */
+/** The Sum or Mean gradient config: `reductionGradient` on the wasm backend, `original` elsewhere. */
 export function makeReductionGradConfig(
   kernelName: 'Sum' | 'Mean',
   original: GradConfig | undefined,
 ): GradConfig {
-  return {
-    kernelName,
-    inputsToSave: ['x'],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      if (original !== undefined && tf.getBackend() !== 'wasm')
-        return original.gradFunc(dy, saved, attrs);
-      const [x] = saved;
-      if (x === undefined || Array.isArray(dy))
-        throw new Error(`${kernelName} gradient expects one saved input x and one dy`);
-      const axis = attrs['axis'] as number | number[];
-      return { x: () => reductionGradient(dy, x, axis, kernelName === 'Mean') };
-    },
-  };
+  return wasmGradient(kernelName, original, (dy, x, attrs) =>
+    reductionGradient(dy, x, attrs['axis'] as number | number[], kernelName === 'Mean'),
+  );
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
+import { wasmGradient } from './wasm-gradient.js';
 
 /**
  * The gradient of tile(x, reps) as one reshape + sum: dy viewed as [r0, d0, r1, d1, …] summed
@@ -31,23 +32,9 @@ export function tileGradient(dy: Tensor, x: Tensor, reps: number[]): Tensor {
   });
 }
 
-/**
- * Wraps `original` so that on the wasm backend the Tile gradient is `tileGradient`. Without an
- * original (tfjs-core registers gradients when tfjs-layers is imported) it serves every backend;
- * importing tfjs-layers afterwards replaces it with tfjs-core's.
- */
+/** The Tile gradient config: `tileGradient` on the wasm backend, `original` elsewhere. */
 export function makeTileGradConfig(original: GradConfig | undefined): GradConfig {
-  return {
-    kernelName: 'Tile',
-    inputsToSave: ['x'],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      if (original !== undefined && tf.getBackend() !== 'wasm')
-        return original.gradFunc(dy, saved, attrs);
-      const [x] = saved;
-      if (x === undefined || Array.isArray(dy))
-        throw new Error('Tile gradient expects one saved input x and one dy');
-      const reps = attrs['reps'] as number[];
-      return { x: () => tileGradient(dy, x, reps) };
-    },
-  };
+  return wasmGradient('Tile', original, (dy, x, attrs) =>
+    tileGradient(dy, x, attrs['reps'] as number[]),
+  );
 }

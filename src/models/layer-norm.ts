@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { layerNorm } from '../math/layer-norm.js';
-import type { LayerArgs, Shape } from './transformer-layers.js';
+import { single, singleShape, type LayerArgs, type Shape } from './transformer-layers.js';
 
 type Initializer = ReturnType<typeof tfl.initializers.ones>;
 
@@ -38,7 +38,7 @@ export class LayerNorm extends tfl.layers.Layer {
   }
 
   override build(inputShape: Shape | Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const shape = singleShape(inputShape);
     const size = shape[shape.length - 1];
     if (size == null) {
       throw new Error(
@@ -51,13 +51,12 @@ export class LayerNorm extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    return singleShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      return layerNorm(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+      return layerNorm(single(inputs), this.gamma!.read(), this.beta!.read(), this.epsilon);
     });
   }
 

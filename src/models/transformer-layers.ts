@@ -20,13 +20,15 @@ function weightInitializer(seed: number | null, index: number) {
   });
 }
 
-function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+/** The first (or only) input of a layer call. */
+export function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   const input = Array.isArray(inputs) ? inputs[0] : inputs;
   if (input === undefined) throw new Error('expected one input tensor, got none');
   return input;
 }
 
-function singleShape(inputShape: Shape | Shape[]): Shape {
+/** The first (or only) input shape of a layer. */
+export function singleShape(inputShape: Shape | Shape[]): Shape {
   const shape = Array.isArray(inputShape[0]) ? (inputShape[0] as Shape) : (inputShape as Shape);
   return shape;
 }

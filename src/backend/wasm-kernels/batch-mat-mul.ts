@@ -1,3 +1,4 @@
+import { broadcast_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { release, reshape, transpose } from './compose.js';
 import { allocate, floatView, heapView } from '../heap.js';
@@ -23,23 +24,14 @@ const DEPTH_SLICE = 64;
 const cacheAliased = (floats: number, bytes: number) =>
   floats * 4 >= bytes && (floats * 4) % bytes === 0;
 
-const product = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
-
-/** The batch shape of the product: numpy broadcasting of the two batch shapes (checked by tfjs). */
-function broadcastBatch(batchA: number[], batchB: number[]): number[] {
-  const rank = Math.max(batchA.length, batchB.length);
-  return Array.from({ length: rank }, (_, d) => {
-    const a = batchA[d - (rank - batchA.length)] ?? 1;
-    const b = batchB[d - (rank - batchB.length)] ?? 1;
-    return a === 1 ? b : a;
-  });
-}
+const product = (dims: number[]) => util.sizeFromShape(dims);
 
 /** For each item of the output batch, the index of the item of an input with batch shape `batch`. */
 function itemIndices(outBatch: number[], batch: number[]): number[] {
   const offset = outBatch.length - batch.length;
   const indices: number[] = [];
-  for (let item = 0; item < product(outBatch); item++) {
+  const items = product(outBatch);
+  for (let item = 0; item < items; item++) {
     let rest = item;
     let index = 0;
     let stride = 1;
@@ -78,7 +70,7 @@ export function simdBatchMatMul(
   const n = b.shape[transposeB ? rankB - 2 : rankB - 1]!;
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
-  const outBatch = broadcastBatch(batchA, batchB);
+  const outBatch = broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
   const out = allocate(backend, [...outBatch, m, n], 'float32');
   const rowsOfB = transposeB ? transposeLastTwo(fused, backend, b) : b;
   // A stored transposed is read down its columns; when its rows alias in the cache, transpose it.

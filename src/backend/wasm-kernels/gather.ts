@@ -25,10 +25,8 @@ export function makeGatherKernel(original: KernelConfig): KernelConfig {
     const ids = heapView(backend, indices);
     const axisSize = x.shape[parsedAxis]!;
     for (const id of ids) {
-      util.assert(
-        id >= 0 && id < axisSize,
-        () => `GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`,
-      );
+      if (!(id >= 0 && id < axisSize))
+        throw new Error(`GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`);
     }
     if (util.sizeFromShape(info.outputShape) === 0) return out;
     const source = heapView(backend, x);

@@ -184,25 +184,96 @@
         (local.set $block (i32.add (local.get $block) (i32.const 1)))
         (br $blockLoop))))
 
-  ;; out = A·B for one m×k by k×n product in float32. B and out are row-major (row stride n);
-  ;; A's element (i, p) is at a + i·rowStrideA + p·colStrideA bytes, so a transposed A needs no
-  ;; copy. The full blocks of 8 columns read B from blocksB: row p of block j at
-  ;; blocksB + j·blockStride + p·blockRowBytes (B itself: blockStride 32, blockRowBytes 4n; the
-  ;; output of packColumnBlocks: blockStride 32k, blockRowBytes 32); the columns and rows left over
-  ;; read B itself. Blocks of 4 rows × 8 columns keep eight accumulators in registers: each step over p
-  ;; loads one row segment of B and broadcasts one element of each of A's four rows.
+  ;; packColumnBlocks of B = Wᵀ, read from W (n × k, row-major) without forming B: block j holds
+  ;; rows 8j … 8j + 7 of W side by side, k rows of 8 floats. Four columns of eight rows of W at a
+  ;; time, each group of four rows transposed in registers as in transpose2d; k mod 4 columns
+  ;; one element at a time. n must be a multiple of 8.
+  (func (export "packTransposedColumnBlocks") (param $w i32) (param $packed i32) (param $k i32) (param $n i32)
+    (local $block i32) (local $blocks i32) (local $row i32) (local $p i32) (local $k4 i32) (local $c i32)
+    (local $rowBytes i32) (local $to i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $r4 v128) (local $r5 v128) (local $r6 v128) (local $r7 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $t4 v128) (local $t5 v128) (local $t6 v128) (local $t7 v128)
+    (local.set $rowBytes (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $blocks (i32.shr_u (local.get $n) (i32.const 3)))
+    (local.set $k4 (i32.and (local.get $k) (i32.const -4)))
+    (block $blocksDone
+      (loop $blockLoop
+        (br_if $blocksDone (i32.ge_u (local.get $block) (local.get $blocks)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (i32.shl (local.get $block) (i32.const 3)) (local.get $rowBytes))))
+        (local.set $p (i32.const 0))
+        (block $depthDone
+          (loop $depth
+            (br_if $depthDone (i32.ge_u (local.get $p) (local.get $k4)))
+            (local.set $r0 (v128.load (local.get $row)))
+            (local.set $r1 (v128.load (i32.add (local.get $row) (local.get $rowBytes))))
+            (local.set $r2 (v128.load (i32.add (local.get $row) (i32.mul (local.get $rowBytes) (i32.const 2)))))
+            (local.set $r3 (v128.load (i32.add (local.get $row) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+            (local.set $r4 (v128.load (i32.add (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 2)))))
+            (local.set $r5 (v128.load (i32.add (local.get $row) (i32.mul (local.get $rowBytes) (i32.const 5)))))
+            (local.set $r6 (v128.load (i32.add (local.get $row) (i32.mul (local.get $rowBytes) (i32.const 6)))))
+            (local.set $r7 (v128.load (i32.add (local.get $row) (i32.mul (local.get $rowBytes) (i32.const 7)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (local.set $t4 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r4) (local.get $r5)))
+            (local.set $t5 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r4) (local.get $r5)))
+            (local.set $t6 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r6) (local.get $r7)))
+            (local.set $t7 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r6) (local.get $r7)))
+            (local.set $to (local.get $packed))
+            (v128.store (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store offset=16 (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t4) (local.get $t6)))
+            (v128.store offset=32 (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store offset=48 (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t4) (local.get $t6)))
+            (v128.store offset=64 (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store offset=80 (local.get $to) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t5) (local.get $t7)))
+            (v128.store offset=96 (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (v128.store offset=112 (local.get $to) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t5) (local.get $t7)))
+            (local.set $packed (i32.add (local.get $packed) (i32.const 128)))
+            (local.set $row (i32.add (local.get $row) (i32.const 16)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $depth)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $p) (local.get $k)))
+            (local.set $c (i32.const 0))
+            (block $columnsDone
+              (loop $columns
+                (br_if $columnsDone (i32.ge_u (local.get $c) (i32.const 8)))
+                (f32.store (i32.add (local.get $packed) (i32.shl (local.get $c) (i32.const 2)))
+                  (f32.load (i32.add (local.get $row) (i32.mul (local.get $c) (local.get $rowBytes)))))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br $columns)))
+            (local.set $packed (i32.add (local.get $packed) (i32.const 32)))
+            (local.set $row (i32.add (local.get $row) (i32.const 4)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $tail)))
+        (local.set $block (i32.add (local.get $block) (i32.const 1)))
+        (br $blockLoop))))
+
+  ;; out = A·B for one m×k by k×n product in float32. B and out are row-major with rows of
+  ;; `stride` floats (stride = n, or more for a panel of columns of a wider product); A's element
+  ;; (i, p) is at a + i·rowStrideA + p·colStrideA bytes, so a transposed A needs no copy. The full
+  ;; blocks of 8 columns read B from blocksB: row p of block j at blocksB + j·blockStride +
+  ;; p·blockRowBytes (B itself: blockStride 32, blockRowBytes 4·stride; the output of
+  ;; packColumnBlocks or packTransposedColumnBlocks: blockStride 32k, blockRowBytes 32); the
+  ;; columns past the last full block read B itself. Blocks of 4 rows × 8 columns keep eight
+  ;; accumulators in registers: each step over p loads one row segment of B and broadcasts one
+  ;; element of each of A's four rows.
   ;; Sums run over p in order, one rounding per product and per sum (no FMA). With accumulate ≠ 0
   ;; the sums start from out's values instead of 0: a product split along k into consecutive parts
   ;; then rounds exactly as the whole one.
   (func (export "matmul") (param $a i32) (param $b i32) (param $out i32) (param $m i32) (param $k i32)
-    (param $n i32) (param $rowStrideA i32) (param $colStrideA i32) (param $accumulate i32)
+    (param $n i32) (param $stride i32) (param $rowStrideA i32) (param $colStrideA i32) (param $accumulate i32)
     (param $blocksB i32) (param $blockRowBytes i32) (param $blockStride i32)
     (local $i i32) (local $j i32) (local $p i32) (local $rowBytes i32) (local $rows4 i32) (local $cols8 i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $from i32) (local $to i32)
     (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
     (local.set $rows4 (i32.and (local.get $m) (i32.const -4)))
     (local.set $cols8 (i32.and (local.get $n) (i32.const -8)))
     (block $rowsDone
@@ -213,7 +284,7 @@
           (loop $cols
             (br_if $colsDone (i32.ge_u (local.get $j) (local.get $cols8)))
             (local.set $to (i32.add (local.get $out)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $stride)) (local.get $j)) (i32.const 2))))
             (if (local.get $accumulate)
               (then
                 (local.set $from (local.get $to))
@@ -283,17 +354,22 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows)))
     (call $matmulEdge (local.get $a) (local.get $b) (local.get $out) (i32.const 0) (local.get $rows4)
-      (local.get $cols8) (local.get $k) (local.get $n) (local.get $rowStrideA) (local.get $colStrideA)
-      (local.get $accumulate))
+      (local.get $cols8) (local.get $k) (local.get $n) (local.get $stride) (local.get $rowStrideA)
+      (local.get $colStrideA) (local.get $accumulate) (local.get $cols8) (local.get $blocksB)
+      (local.get $blockRowBytes) (local.get $blockStride))
     (call $matmulEdge (local.get $a) (local.get $b) (local.get $out) (local.get $rows4) (local.get $m)
-      (i32.const 0) (local.get $k) (local.get $n) (local.get $rowStrideA) (local.get $colStrideA)
-      (local.get $accumulate)))
+      (i32.const 0) (local.get $k) (local.get $n) (local.get $stride) (local.get $rowStrideA)
+      (local.get $colStrideA) (local.get $accumulate) (local.get $cols8) (local.get $blocksB)
+      (local.get $blockRowBytes) (local.get $blockStride)))
 
-  ;; The elements the blocks leave: rows [rowStart, rowEnd) × columns [colStart, n), one at a time.
+  ;; The elements the blocks leave: rows [rowStart, rowEnd) × columns [colStart, n), one at a time,
+  ;; reading B as matmul does (columns below cols8 from the blocks, the rest from B itself).
   (func $matmulEdge (param $a i32) (param $b i32) (param $out i32) (param $rowStart i32) (param $rowEnd i32)
-    (param $colStart i32) (param $k i32) (param $n i32) (param $rowStrideA i32) (param $colStrideA i32)
-    (param $accumulate i32)
-    (local $i i32) (local $j i32) (local $p i32) (local $fromA i32) (local $fromB i32) (local $to i32) (local $sum f32)
+    (param $colStart i32) (param $k i32) (param $n i32) (param $stride i32) (param $rowStrideA i32)
+    (param $colStrideA i32) (param $accumulate i32) (param $cols8 i32) (param $blocksB i32)
+    (param $blockRowBytes i32) (param $blockStride i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $fromA i32) (local $fromB i32) (local $stepB i32)
+    (local $to i32) (local $sum f32)
     (local.set $i (local.get $rowStart))
     (block $rowsDone
       (loop $rows
@@ -303,10 +379,18 @@
           (loop $cols
             (br_if $colsDone (i32.ge_u (local.get $j) (local.get $n)))
             (local.set $to (i32.add (local.get $out)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $stride)) (local.get $j)) (i32.const 2))))
             (local.set $sum (select (f32.load (local.get $to)) (f32.const 0) (local.get $accumulate)))
             (local.set $fromA (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rowStrideA))))
-            (local.set $fromB (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+            (if (i32.lt_u (local.get $j) (local.get $cols8))
+              (then
+                (local.set $fromB (i32.add (local.get $blocksB)
+                  (i32.add (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $blockStride))
+                    (i32.shl (i32.and (local.get $j) (i32.const 7)) (i32.const 2)))))
+                (local.set $stepB (local.get $blockRowBytes)))
+              (else
+                (local.set $fromB (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $stepB (i32.shl (local.get $stride) (i32.const 2)))))
             (local.set $p (local.get $k))
             (block $depthDone
               (loop $depth
@@ -314,7 +398,7 @@
                 (local.set $sum (f32.add (local.get $sum)
                   (f32.mul (f32.load (local.get $fromA)) (f32.load (local.get $fromB)))))
                 (local.set $fromA (i32.add (local.get $fromA) (local.get $colStrideA)))
-                (local.set $fromB (i32.add (local.get $fromB) (i32.shl (local.get $n) (i32.const 2))))
+                (local.set $fromB (i32.add (local.get $fromB) (local.get $stepB)))
                 (local.set $p (i32.sub (local.get $p) (i32.const 1)))
                 (br $depth)))
             (f32.store (local.get $to) (local.get $sum))

@@ -13,6 +13,7 @@ export interface FusedExports {
     m: number,
     k: number,
     n: number,
+    stride: number,
     rowStrideA: number,
     colStrideA: number,
     accumulate: number,
@@ -21,6 +22,7 @@ export interface FusedExports {
     blockStride: number,
   ): void;
   packColumnBlocks(b: number, packed: number, k: number, n: number): void;
+  packTransposedColumnBlocks(w: number, packed: number, k: number, n: number): void;
   transpose2d(src: number, dst: number, rows: number, cols: number): void;
   sumColumns(
     src: number,

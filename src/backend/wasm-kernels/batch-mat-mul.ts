@@ -14,6 +14,9 @@ function swapLastTwo(rank: number): number[] {
 
 /** Measured on the shapes of docs/BENCHMARKS.md: 64 beat 32–1024 for k = 4096 (48 vs 27 GFLOP/s unsliced). */
 const DEPTH_SLICE = 64;
+/** Tiles of out of 256 × 256 floats (256 KiB): one stays in L2 while the slices of k add to it. */
+const ROW_TILE = 256;
+const COLUMN_TILE = 256;
 
 /**
  * Rows of `floats` float32 values whose length is a multiple of `bytes`: successive rows fall
@@ -72,13 +75,15 @@ export function simdBatchMatMul(
   const batchB = b.shape.slice(0, -2);
   const outBatch = broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
   const out = allocate(backend, [...outBatch, m, n], 'float32');
-  const rowsOfB = transposeB ? transposeLastTwo(fused, backend, b) : b;
+  const blocks = Math.floor(n / 8);
+  // B stored transposed is packed straight from its rows when its columns fill whole blocks.
+  const packTransposed = transposeB && blocks > 0 && n % 8 === 0;
+  const rowsOfB = transposeB && !packTransposed ? transposeLastTwo(fused, backend, b) : b;
   // A stored transposed is read down its columns; when its rows alias in the cache, transpose it.
   const readTransposed = transposeA && !cacheAliased(m, 4096);
   const rowsOfA = transposeA && !readTransposed ? transposeLastTwo(fused, backend, a) : a;
-  const blocks = Math.floor(n / 8);
   const packed =
-    cacheAliased(n, 1024) && m >= 8 && blocks > 0
+    packTransposed || (cacheAliased(n, 1024) && m >= 8 && blocks > 0)
       ? allocate(backend, [blocks * 8 * k], 'float32')
       : null;
   if (bias !== null) {
@@ -95,28 +100,39 @@ export function simdBatchMatMul(
   const to = floatView(backend, out).byteOffset;
   const packedAt = packed === null ? 0 : floatView(backend, packed).byteOffset;
   const [rowStrideA, colStrideA] = readTransposed ? [4, 4 * m] : [4 * k, 4];
-  // One product in slices of DEPTH_SLICE along k, each adding to the last (same rounding as
-  // one pass): a slice's rows of A and B stay in the L1 cache while the blocks of out sweep them.
+  // One product in tiles of ROW_TILE rows × COLUMN_TILE columns of out, each tile in slices of
+  // DEPTH_SLICE along k that add to the last (same rounding as one pass): a slice's rows of A and
+  // B stay in the L1 cache while the blocks sweep them, and the tile of out stays in L2.
   const product2d = (atA: number, atB: number, atOut: number, rows: number) => {
     if (k === 0 && bias !== null) return;
-    if (packed !== null) fused.packColumnBlocks(atB, packedAt, k, n);
-    for (let p = 0; p < Math.max(k, 1); p += DEPTH_SLICE) {
-      const depth = Math.min(DEPTH_SLICE, k - p);
-      const sliceB = atB + p * n * 4;
-      fused.matmul(
-        atA + p * colStrideA,
-        sliceB,
-        atOut,
-        rows,
-        depth,
-        n,
-        rowStrideA,
-        colStrideA,
-        p > 0 || bias !== null ? 1 : 0,
-        packed === null ? sliceB : packedAt + p * 32,
-        packed === null ? n * 4 : 32,
-        packed === null ? 32 : k * 32,
-      );
+    if (packed !== null) {
+      if (packTransposed) fused.packTransposedColumnBlocks(atB, packedAt, k, n);
+      else fused.packColumnBlocks(atB, packedAt, k, n);
+    }
+    for (let row = 0; row < rows; row += ROW_TILE) {
+      const height = Math.min(ROW_TILE, rows - row);
+      for (let column = 0; column < n; column += COLUMN_TILE) {
+        const width = Math.min(COLUMN_TILE, n - column);
+        for (let p = 0; p < Math.max(k, 1); p += DEPTH_SLICE) {
+          const depth = Math.min(DEPTH_SLICE, k - p);
+          const sliceB = atB + (p * n + column) * 4;
+          fused.matmul(
+            atA + row * rowStrideA + p * colStrideA,
+            sliceB,
+            atOut + (row * n + column) * 4,
+            height,
+            depth,
+            width,
+            n,
+            rowStrideA,
+            colStrideA,
+            p > 0 || bias !== null ? 1 : 0,
+            packed === null ? sliceB : packedAt + (column / 8) * k * 32 + p * 32,
+            packed === null ? n * 4 : 32,
+            packed === null ? 32 : k * 32,
+          );
+        }
+      }
     }
   };
   if (product(batchB) === 1 && !readTransposed) {
@@ -134,7 +150,7 @@ export function simdBatchMatMul(
       );
     }
   }
-  if (transposeB) release(backend, rowsOfB);
+  if (rowsOfB !== b) release(backend, rowsOfB);
   if (rowsOfA !== a) release(backend, rowsOfA);
   if (packed !== null) release(backend, packed);
   return out;

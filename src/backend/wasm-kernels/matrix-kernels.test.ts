@@ -33,6 +33,14 @@ describe('wasm matrix kernels (the SIMD matmul and transpose of fused.wat)', () 
       [[2, 9, 70], [2, 256, 70], false, true],
       [[70, 1024], [70, 13], true, false],
       [[2, 70, 1024], [2, 70, 256], true, false],
+      // B stored transposed with whole blocks of 8 columns: packed straight from its rows, with
+      // rows past the last block of 4 and k not a multiple of 4.
+      [[9, 70], [16, 70], false, true],
+      [[3, 6, 13], [3, 24, 13], false, true],
+      [[2, 13, 9], [2, 24, 13], true, true],
+      // More than one tile of out (256 × 256): rows, columns, both, packed or not.
+      [[300, 40], [40, 523], false, false],
+      [[261, 33], [512, 33], false, true],
     ];
     for (const [shapeA, shapeB, ta, tb] of cases) {
       await expectParity(`matmul ${shapeA} x ${shapeB} ta=${ta} tb=${tb}`, () =>
@@ -122,6 +130,45 @@ describe('wasm matrix kernels (the SIMD matmul and transpose of fused.wat)', () 
         tf.cast(tf.transpose(tf.cast(tf.mul(seeded([5, 6], 52), 50), 'int32')), 'float32'),
       ),
     );
+  });
+
+  test('BatchMatMul rounds as one float32 sum over k in order, whatever the tiles and packing', async () => {
+    await useBackend('wasm');
+    // [m, k, n, transposeA, transposeB, bias]: one tile, tiles of rows and columns, B packed
+    // from rows of 1 KiB, B packed from its transpose, a transposed A read in place.
+    const cases: Array<[number, number, number, boolean, boolean, boolean]> = [
+      [7, 130, 13, false, false, false],
+      [300, 70, 523, false, false, false],
+      [261, 70, 512, false, false, true],
+      [261, 67, 264, false, true, false],
+      [13, 70, 300, true, false, true],
+    ];
+    for (const [m, k, n, ta, tb, withBias] of cases) {
+      tf.tidy(() => {
+        const a = seeded(ta ? [k, m] : [m, k], 61);
+        const b = seeded(tb ? [n, k] : [k, n], 62);
+        const bias = withBias ? seeded([n], 63) : null;
+        const product = (
+          bias === null
+            ? tf.matMul(a, b, ta, tb)
+            : tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias })
+        ).dataSync();
+        const av = a.dataSync();
+        const bv = b.dataSync();
+        const biasValues = bias?.dataSync();
+        const at = (i: number, p: number) => av[ta ? p * m + i : i * k + p] as number;
+        const bt = (p: number, j: number) => bv[tb ? j * k + p : p * n + j] as number;
+        let mismatches = 0;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let sum = biasValues === undefined ? 0 : (biasValues[j] as number);
+            for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(at(i, p) * bt(p, j)));
+            if (sum !== product[i * n + j]) mismatches += 1;
+          }
+        }
+        assert.equal(mismatches, 0, `${m}×${k}·${k}×${n} ta=${ta} tb=${tb} bias=${withBias}`);
+      });
+    }
   });
 
   test('BatchMatMul broadcasts batch dimensions of size 1 on both sides', async () => {

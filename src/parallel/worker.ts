@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
 import { buildModel } from '../models/index.js';
-import { modelLayout, readVariables } from './layout.js';
+import { modelLayout, readVariables, tensorFrom } from './layout.js';
 import type { FromWorker, StepMessage, ToWorker, WorkerInit } from './protocol.js';
 import { computeSliceGradient, type SliceResult } from './replica-step.js';
 
@@ -40,12 +40,12 @@ async function serve(init: WorkerInit): Promise<void> {
     const input = new Float32Array(message.input);
     const xsSize = message.xsShape.reduce((a, b) => a * b, 1);
     const ysSize = message.ysShape.reduce((a, b) => a * b, 1);
-    const xsValues = input.slice(0, xsSize);
+    // From views of the input buffer: a fresh copy of it costs up to 3 ms a step (new memory).
     const xs =
       message.xsDtype === 'int32'
-        ? tf.tensor(Int32Array.from(xsValues), message.xsShape, 'int32')
-        : tf.tensor(xsValues, message.xsShape, 'float32');
-    const ys = tf.tensor(input.slice(xsSize, xsSize + ysSize), message.ysShape, 'float32');
+        ? tf.tensor(Int32Array.from(input.subarray(0, xsSize)), message.xsShape, 'int32')
+        : tensorFrom(input, 0, xsSize, message.xsShape);
+    const ys = tensorFrom(input, xsSize, ysSize, message.ysShape);
     let result: SliceResult;
     try {
       result = computeSliceGradient(

@@ -58,15 +58,15 @@ export interface PreviousBatchStepping {
  */
 export interface TwoPointStepping {
   /**
-   * The points of the step about to run: `perturbed` for the previous batch's gradient,
-   * `extrapolated` for this batch's (null: the current weights), or 'base' for a plain step.
-   * The caller disposes `owned`.
+   * The point of the previous batch's gradient in the step about to run (null: the current
+   * weights, before the first step), or 'base' for a plain step. The caller disposes it.
    */
-  stepPoints(
-    variables: tf.Variable[],
-  ):
-    | { perturbed: tf.Tensor[] | null; extrapolated: tf.Tensor[] | null; owned: tf.Tensor[] }
-    | 'base';
+  perturbedPoint(variables: tf.Variable[]): tf.Tensor[] | null | 'base';
+  /**
+   * The point of this batch's gradient in the same step (null: the current weights), once the
+   * perturbed one is out (a worker can start on it first). The caller disposes it.
+   */
+  extrapolatedPoint(variables: tf.Variable[]): tf.Tensor[] | null;
   /** Ends the step with the gradient at `perturbed` (previous batch) and at `extrapolated`. */
   applyStepGradients(
     variables: tf.Variable[],
@@ -79,7 +79,8 @@ export interface TwoPointStepping {
 export function isTwoPoint(value: unknown): value is TwoPointStepping {
   const candidate = value as Partial<TwoPointStepping> | null;
   return (
-    typeof candidate?.stepPoints === 'function' &&
+    typeof candidate?.perturbedPoint === 'function' &&
+    typeof candidate.extrapolatedPoint === 'function' &&
     typeof candidate.applyStepGradients === 'function'
   );
 }

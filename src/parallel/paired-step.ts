@@ -36,8 +36,8 @@ export async function pairedStep(
   const variables = layout.trainable;
   const mainPass = () =>
     sliceGradients(model, layout, xs, ys, context.loss, null, 0, context.mainOutput);
-  const points = optimizer.stepPoints(variables);
-  if (points === 'base') {
+  const perturbed = optimizer.perturbedPoint(variables);
+  if (perturbed === 'base') {
     const result = mainPass();
     try {
       optimizer.applyGradients(
@@ -48,18 +48,19 @@ export async function pairedStep(
     }
     return [result.loss, result.accuracy];
   }
+  let extrapolated: tf.Tensor[] | null = null;
   try {
-    if (points.perturbed === null)
-      writeVariables(variables, layout.trainableSlots, context.weights);
-    else writeTensors(points.perturbed, layout.trainableSlots, context.weights);
+    if (perturbed === null) writeVariables(variables, layout.trainableSlots, context.weights);
+    else writeTensors(perturbed, layout.trainableSlots, context.weights);
     writeVariables(layout.state, layout.stateSlots, context.weights);
     const fromWorker = context.runWorker(previous.inputs, previous.targets);
     const x = variables.map((v) => tf.keep(tf.clone(v)));
     let result: ReturnType<typeof mainPass>;
     try {
-      const extrapolated = points.extrapolated;
-      if (extrapolated !== null)
-        variables.forEach((v, i) => v.assign(extrapolated[i] as tf.Tensor));
+      // Formed while the worker already runs.
+      extrapolated = optimizer.extrapolatedPoint(variables);
+      const point = extrapolated;
+      if (point !== null) variables.forEach((v, i) => v.assign(point[i] as tf.Tensor));
       result = mainPass();
     } catch (error) {
       await fromWorker.catch(() => undefined);
@@ -79,6 +80,6 @@ export async function pairedStep(
     }
     return [result.loss, result.accuracy];
   } finally {
-    tf.dispose(points.owned);
+    tf.dispose([...(perturbed ?? []), ...(extrapolated ?? [])]);
   }
 }

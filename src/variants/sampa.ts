@@ -152,8 +152,9 @@ export class SAMPa
     varList?: tf.Variable[],
   ): tf.Scalar {
     const variables = varList ?? trainableVariables();
-    const points = this.stepPoints(variables);
-    if (points === 'base') return this.baseStep(lossFn, variables);
+    const perturbed = this.perturbedPoint(variables);
+    if (perturbed === 'base') return this.baseStep(lossFn, variables);
+    const points: Array<tf.Tensor[] | null> = [perturbed];
     const x = variables.map((v) => tf.keep(tf.clone(v)));
     const recorder = new NonTrainableRecorder();
     const gradientsAt = (point: tf.Tensor[] | null, fn: () => tf.Scalar, recorded: boolean) => {
@@ -170,8 +171,10 @@ export class SAMPa
     let atY: { value: tf.Scalar; grads: tf.Tensor[] } | null = null;
     try {
       // gx on the previous batch at x̃ (its BatchNorm statistics undone), gy' on this one at y.
-      atX = gradientsAt(points.perturbed, previousLossFn ?? lossFn, true);
-      atY = gradientsAt(points.extrapolated, lossFn, false);
+      atX = gradientsAt(perturbed, previousLossFn ?? lossFn, true);
+      const extrapolated = this.extrapolatedPoint(variables);
+      points.push(extrapolated);
+      atY = gradientsAt(extrapolated, lossFn, false);
       this.applyStepGradients(variables, atX.grads, atY.grads, atY.value);
       return atY.value;
     } catch (error) {
@@ -184,7 +187,7 @@ export class SAMPa
     } finally {
       tf.dispose([
         ...x,
-        ...points.owned,
+        ...points.flatMap((point) => point ?? []),
         ...(atX === null ? [] : [atX.value, ...atX.grads]),
         ...(atY?.grads ?? []),
       ]);
@@ -192,32 +195,29 @@ export class SAMPa
   }
 
   /**
-   * The two points of the step about to run, for callers that take its gradients elsewhere
-   * (`tfjs-sam/parallel`, one per thread): x̃ for the previous batch and y for this one (null: x
-   * itself, before the first step), or 'base' when the step is the base's (ρ = 0, suspended).
-   * `owned` lists the tensors the caller disposes.
+   * x̃ = x + ρ·gy/(‖gy‖ + ε), the point of the previous batch's gradient (null before the first
+   * step: x itself), or 'base' when the step is the base's (ρ = 0, suspended).
    */
-  stepPoints(
-    variables: tf.Variable[],
-  ):
-    | { perturbed: tf.Tensor[] | null; extrapolated: tf.Tensor[] | null; owned: tf.Tensor[] }
-    | 'base' {
+  perturbedPoint(variables: tf.Variable[]): tf.Tensor[] | null | 'base' {
     const state = this.state as NamedSlots;
     state.bind(variables);
-    const positions = this.positionsOf(variables);
+    this.positionsOf(variables);
     if (this.rho === 0 || this.sharpnessSuspended) return 'base';
-    if (!state.has(variables[0]?.name ?? '')) {
-      return { perturbed: null, extrapolated: null, owned: [] };
-    }
+    if (!state.has(variables[0]?.name ?? '')) return null;
     const stored = variables.map((v) => state.get(v, 'gy'));
     const factor = this.perturbationFactor(stored);
+    return tf.tidy(() => variables.map((v, i) => axpbyOf(1, v, factor, stored[i] as tf.Tensor)));
+  }
+
+  /** y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer (null: x). */
+  extrapolatedPoint(variables: tf.Variable[]): tf.Tensor[] | null {
+    const state = this.state as NamedSlots;
+    state.bind(variables);
+    if (!state.has(variables[0]?.name ?? '')) return null;
+    const stored = variables.map((v) => state.get(v, 'gy'));
     const lr = this.getLearningRate();
-    const momentum = this.momentumState(positions);
-    const perturbed = tf.tidy(() =>
-      variables.map((v, i) => axpbyOf(1, v, factor, stored[i] as tf.Tensor)),
-    );
-    // y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer.
-    const extrapolated = tf.tidy(() =>
+    const momentum = this.momentumState(this.positionsOf(variables));
+    return tf.tidy(() =>
       variables.map((v, i) => {
         const gy = stored[i] as tf.Tensor;
         const buffer = momentum?.buffers[i] ?? null;
@@ -228,7 +228,6 @@ export class SAMPa
         return axpbyOf(1, v, -lr, direction);
       }),
     );
-    return { perturbed, extrapolated, owned: [...perturbed, ...extrapolated] };
   }
 
   /**

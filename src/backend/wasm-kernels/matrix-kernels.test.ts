@@ -63,6 +63,7 @@ describe('wasm matrix kernels (the SIMD matmul and transpose of fused.wat)', () 
       [[9, 70], [70, 13], false, false],
       [[2, 70, 9], [2, 13, 70], true, true],
       [[3, 5, 7], [7, 6], false, false],
+      [[2, 9, 70], [2, 16, 70], false, true],
     ];
     for (const [shapeA, shapeB, ta, tb] of cases) {
       const n = shapeB[tb ? shapeB.length - 2 : shapeB.length - 1]!;
@@ -141,6 +142,7 @@ describe('wasm matrix kernels (the SIMD matmul and transpose of fused.wat)', () 
       [300, 70, 523, false, false, false],
       [261, 70, 512, false, false, true],
       [261, 67, 264, false, true, false],
+      [9, 70, 24, false, true, true],
       [13, 70, 300, true, false, true],
     ];
     for (const [m, k, n, ta, tb, withBias] of cases) {

@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.js';
 import { parseArgs as parseCommandLine } from 'node:util';
-import { choiceFlag, integerFlag, machineInfo, median, writeJson } from './report.js';
+import { choiceFlag, integerFlag, machineInfo, median, printHeader, writeJson } from './report.js';
 import {
   BENCH_MODELS,
   TEXT_BENCH_MODELS,
@@ -167,12 +167,9 @@ async function measure(model: AnyBenchModel, backend: BenchBackend, args: Args):
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const command = `npm run bench:backend -- ${process.argv.slice(2).join(' ')}`.trim();
+  const machine = machineInfo();
   if (!args.json) {
-    console.log(
-      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}`,
-    );
-    console.log(`command: ${command}`);
+    printHeader('ms per training step, per backend', machine);
     console.log(
       `steps: ${args.steps} timed after ${args.warmup} warm-up; SGD via model.trainOnBatch`,
     );
@@ -212,7 +209,7 @@ async function main(): Promise<void> {
     args.out ?? `runs/bench/backend-${args.models.join('+')}-${args.backends.join('+')}.json`;
   writeJson(
     out,
-    { benchmark: 'backend', machine: { ...machineInfo(), command }, warmup: args.warmup, results },
+    { benchmark: 'backend', machine, warmup: args.warmup, results },
     args.json ? console.error : console.log,
   );
 }

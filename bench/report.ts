@@ -10,6 +10,8 @@ export interface MachineInfo {
   node: string;
   platform: string;
   command: string;
+  /** How the benchmark's code ran: compiled to JavaScript (scripts/run-compiled.ts) or through tsx. */
+  runs: 'compiled' | 'tsx';
   date: string;
 }
 
@@ -22,22 +24,28 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     command: commandLine(),
+    runs: compiledFrom() === undefined ? 'tsx' : 'compiled',
     date: new Date().toISOString(),
   };
 }
 
-/** How this benchmark was started: `npm run <script> -- …`, or `npx tsx <file> …`. */
+/** The benchmark's source when scripts/run-compiled.ts runs its compiled form. */
+const compiledFrom = () => process.env['TFJS_SAM_COMPILED_FROM'];
+
+/** How this benchmark was started: `npm run <script> -- …`, or the `npx tsx …` command. */
 function commandLine(): string {
   const script = process.env['npm_lifecycle_event'];
   const args = process.argv.slice(2);
-  return script !== undefined && script !== 'npx'
-    ? ['npm run', script, '--', ...args].join(' ')
+  if (script !== undefined && script !== 'npx') return ['npm run', script, '--', ...args].join(' ');
+  const source = compiledFrom();
+  return source !== undefined
+    ? ['npx tsx scripts/run-compiled.ts', source, ...args].join(' ')
     : ['npx tsx', relative(process.cwd(), process.argv[1] ?? ''), ...args].join(' ');
 }
 
 export function printHeader(title: string, machine: MachineInfo): void {
   console.log(
-    `${title}\nmachine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, node ${machine.node} (${machine.platform})`,
+    `${title}\nmachine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, node ${machine.node} (${machine.platform}), ${machine.runs === 'compiled' ? 'compiled JavaScript' : 'TypeScript through tsx'}`,
   );
   console.log(`command: ${machine.command}\n`);
 }

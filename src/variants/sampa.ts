@@ -154,7 +154,7 @@ export class SAMPa
     const variables = varList ?? trainableVariables();
     const perturbed = this.perturbedPoint(variables);
     if (perturbed === 'base') return this.baseStep(lossFn, variables);
-    const points: Array<tf.Tensor[] | null> = [perturbed];
+    let extrapolated: tf.Tensor[] | null = null;
     const x = variables.map((v) => tf.keep(tf.clone(v)));
     const recorder = new NonTrainableRecorder();
     const gradientsAt = (point: tf.Tensor[] | null, fn: () => tf.Scalar, recorded: boolean) => {
@@ -172,8 +172,7 @@ export class SAMPa
     try {
       // gx on the previous batch at x̃ (its BatchNorm statistics undone), gy' on this one at y.
       atX = gradientsAt(perturbed, previousLossFn ?? lossFn, true);
-      const extrapolated = this.extrapolatedPoint(variables);
-      points.push(extrapolated);
+      extrapolated = this.extrapolatedPoint(variables);
       atY = gradientsAt(extrapolated, lossFn, false);
       this.applyStepGradients(variables, atX.grads, atY.grads, atY.value);
       return atY.value;
@@ -187,7 +186,8 @@ export class SAMPa
     } finally {
       tf.dispose([
         ...x,
-        ...points.flatMap((point) => point ?? []),
+        ...(perturbed ?? []),
+        ...(extrapolated ?? []),
         ...(atX === null ? [] : [atX.value, ...atX.grads]),
         ...(atY?.grads ?? []),
       ]);
@@ -199,22 +199,19 @@ export class SAMPa
    * step: x itself), or 'base' when the step is the base's (ρ = 0, suspended).
    */
   perturbedPoint(variables: tf.Variable[]): tf.Tensor[] | null | 'base' {
-    const state = this.state as NamedSlots;
-    state.bind(variables);
+    (this.state as NamedSlots).bind(variables);
     this.positionsOf(variables);
     if (this.rho === 0 || this.sharpnessSuspended) return 'base';
-    if (!state.has(variables[0]?.name ?? '')) return null;
-    const stored = variables.map((v) => state.get(v, 'gy'));
+    const stored = this.storedGradients(variables);
+    if (stored === null) return null;
     const factor = this.perturbationFactor(stored);
     return tf.tidy(() => variables.map((v, i) => axpbyOf(1, v, factor, stored[i] as tf.Tensor)));
   }
 
   /** y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer (null: x). */
   extrapolatedPoint(variables: tf.Variable[]): tf.Tensor[] | null {
-    const state = this.state as NamedSlots;
-    state.bind(variables);
-    if (!state.has(variables[0]?.name ?? '')) return null;
-    const stored = variables.map((v) => state.get(v, 'gy'));
+    const stored = this.storedGradients(variables);
+    if (stored === null) return null;
     const lr = this.getLearningRate();
     const momentum = this.momentumState(this.positionsOf(variables));
     return tf.tidy(() =>
@@ -228,6 +225,14 @@ export class SAMPa
         return axpbyOf(1, v, -lr, direction);
       }),
     );
+  }
+
+  /** gy of each variable, or null before the first step has stored one. */
+  private storedGradients(variables: tf.Variable[]): tf.Tensor[] | null {
+    const state = this.state as NamedSlots;
+    state.bind(variables);
+    if (!state.has(variables[0]?.name ?? '')) return null;
+    return variables.map((v) => state.get(v, 'gy'));
   }
 
   /**

@@ -53,9 +53,10 @@ function itemIndices(outBatch: number[], batch: number[]): number[] {
 
 /**
  * Every float32 product through the SIMD matmul of fused.wat (plus a bias of one value per
- * column when given), one call per batch item: A's
- * transpose is read in place through its strides, B's is made explicitly (the kernel wants B's
- * rows contiguous), batches broadcast as numpy does.
+ * column when given), one call per batch item: A's transpose is read in place through its
+ * strides (or transposed explicitly when its rows alias in the cache); B's is packed straight
+ * from its rows into column blocks when n is a multiple of 8, else transposed explicitly; batches
+ * broadcast as numpy does.
  */
 export function simdBatchMatMul(
   fused: FusedExports,

@@ -1,3 +1,4 @@
+import { util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocate, floatView } from '../heap.js';
 import { fusedKernelsFor, type FusedExports } from '../fused/instance.js';
@@ -19,7 +20,7 @@ export function transposeLastTwo(fused: FusedExports, backend: object, x: Tensor
   const rows = x.shape[rank - 2]!;
   const cols = x.shape[rank - 1]!;
   const out = allocate(backend, [...x.shape.slice(0, -2), cols, rows], 'float32');
-  const items = x.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const items = util.sizeFromShape(x.shape.slice(0, -2));
   const from = floatView(backend, x).byteOffset;
   const to = floatView(backend, out).byteOffset;
   for (let item = 0; item < items; item++) {

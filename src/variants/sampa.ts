@@ -30,7 +30,7 @@ import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import type { NonFinitePolicy } from '../core/sam-options.js';
 import { NonTrainableRecorder } from '../core/state-guard.js';
 import { axpbyOf } from '../math/fused-ops.js';
-import { globalNorm } from '../math/tree.js';
+import { allFinite, globalNorm } from '../math/tree.js';
 import { gradientList, trainableVariables } from '../optimizers/gradients.js';
 import { innermost } from '../optimizers/registry.js';
 import { NamedSlots } from '../optimizers/slots.js';
@@ -247,24 +247,38 @@ export class SAMPa
     loss: tf.Scalar | null,
   ): void {
     const state = this.state as NamedSlots;
-    const problem = nonFiniteProblem(
-      loss,
-      [...gx, ...gyNew].map((gradient, i) => ({
-        variable: variables[i % variables.length] as tf.Variable,
-        gradient,
-      })),
-      'at the perturbed or the extrapolated point',
-    );
-    if (problem !== null) {
-      this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
-      return;
-    }
     const update = tf.tidy(() =>
       gx.map((g, i) => axpbyOf(1 - this.lambda, g, this.lambda, gyNew[i] as tf.Tensor)),
     );
+    // A NaN or Inf in gx or gy' reaches the update (0·Inf is NaN where λ is 0 or 1): one pass checks
+    // both; the gradients themselves are searched only to name the culprit.
+    const problem = allFinite(loss === null ? update : [loss, ...update])
+      ? null
+      : this.nonFiniteCulprit(variables, gx, gyNew, loss);
+    if (problem !== null) {
+      tf.dispose(update);
+      this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
+      return;
+    }
     this.applyToBase(variables, update);
     tf.dispose(update);
     variables.forEach((v, i) => state.get(v, 'gy').assign(gyNew[i] as tf.Tensor));
+  }
+
+  /** What made the loss or the update non-finite, in words. */
+  private nonFiniteCulprit(
+    variables: readonly tf.Variable[],
+    gx: readonly tf.Tensor[],
+    gyNew: readonly tf.Tensor[],
+    loss: tf.Scalar | null,
+  ): string {
+    const named = (gradients: readonly tf.Tensor[]) =>
+      gradients.map((gradient, i) => ({ variable: variables[i] as tf.Variable, gradient }));
+    return (
+      nonFiniteProblem(loss, named(gyNew), 'at the extrapolated point') ??
+      nonFiniteProblem(null, named(gx), 'at the perturbed point (previous batch)') ??
+      `the update (1 − λ)·gx + λ·gy' overflows float32 (λ = ${this.lambda})`
+    );
   }
 
   /** ρ/(‖gy‖ + ε), on the host (one scalar read per step). */

@@ -16,7 +16,23 @@ export const FUSED_KERNEL_NAMES = {
   finiteProbe: 'TfjsSamFiniteProbe',
   /** {x, y, a, b} with scalar a, b → a·x + b·y, each product and the sum rounded to float32. */
   axpby: 'TfjsSamAxpby',
+  /**
+   * {value, first, second, accumulation?} with SgdStepAttrs → [value', accumulation'?, probe]: one
+   * step of SGD (momentum) with the gradient a·first + b·second; probe as finiteProbe's of that sum.
+   */
+  sgdStep: 'TfjsSamSgdStep',
 } as const;
+
+/** The scalars of an sgdStep: c = −lr, as tf.train.sgd and tf.train.momentum hold it. */
+export interface SgdStepAttrs {
+  a: number;
+  b: number;
+  /** λ of a coupled decay g + w·λ (WeightDecay); 0: none. */
+  weightDecay: number;
+  /** μ of the momentum buffer (read only with an accumulation). */
+  momentum: number;
+  c: number;
+}
 
 function fusedFor(name: string, ...tensors: tf.Tensor[]): boolean {
   if (tf.getKernel(name, tf.getBackend()) === undefined) return false;
@@ -119,4 +135,56 @@ export function axpbyOf(
     );
   }
   return tf.tidy(() => tf.add(a === 1 ? x : tf.mul(x, a), tf.mul(y, b)));
+}
+
+/** What {@link sgdStepOf} returns; the caller disposes the tensors. */
+export interface SgdStepResult {
+  value: tf.Tensor;
+  /** The new momentum buffer (null without one). */
+  accumulation: tf.Tensor | null;
+  /** 0 when a·first + b·second is finite everywhere, NaN otherwise. */
+  probe: tf.Scalar;
+}
+
+/**
+ * The step tf.train.sgd (c = −lr) or, given a buffer, tf.train.momentum (μ, no Nesterov) takes on
+ * `value` with the gradient a·first + b·second, behind WeightDecay's g + w·λ when λ ≠ 0 — rounded
+ * as those ops round it, in one pass where the backend fuses it.
+ */
+export function sgdStepOf(
+  value: tf.Tensor,
+  first: tf.Tensor,
+  second: tf.Tensor,
+  accumulation: tf.Tensor | null,
+  attrs: SgdStepAttrs,
+): SgdStepResult {
+  const tensors =
+    accumulation === null ? [value, first, second] : [value, first, second, accumulation];
+  if (fusedFor(FUSED_KERNEL_NAMES.sgdStep, ...tensors)) {
+    const inputs: tf.NamedTensorMap = { value, first, second };
+    if (accumulation !== null) inputs['accumulation'] = accumulation;
+    const outputs = tf
+      .engine()
+      .runKernel(
+        FUSED_KERNEL_NAMES.sgdStep,
+        inputs,
+        attrs as unknown as tf.NamedAttrMap,
+      ) as unknown as tf.Tensor[];
+    return {
+      value: outputs[0] as tf.Tensor,
+      accumulation: accumulation === null ? null : (outputs[1] as tf.Tensor),
+      probe: outputs[outputs.length - 1] as tf.Scalar,
+    };
+  }
+  const [next, probe, buffer] = tf.tidy(() => {
+    const sum = axpbyOf(attrs.a, first, attrs.b, second);
+    const gradient = attrs.weightDecay === 0 ? sum : tf.add(sum, tf.mul(value, attrs.weightDecay));
+    const momentum =
+      accumulation === null
+        ? null
+        : tf.add(tf.mul(tf.scalar(attrs.momentum), accumulation), gradient);
+    const stepped = tf.add(tf.mul(tf.scalar(attrs.c), momentum ?? gradient), value);
+    return [stepped, finiteProbeOf(sum), ...(momentum === null ? [] : [momentum])];
+  }) as [tf.Tensor, tf.Scalar, tf.Tensor | undefined];
+  return { value: next, accumulation: buffer ?? null, probe };
 }

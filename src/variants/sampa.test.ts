@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { TEST_BACKENDS, useBackend } from '../testing/backends.js';
+import { withWeightDecay } from '../optimizers/weight-decay.js';
 import { sampa } from './sampa.js';
 
 /** L(w; d) = Σ d·w² / 2 over one variable: its gradient is d·w, NaN wherever d is. */
@@ -69,14 +70,72 @@ for (const backend of TEST_BACKENDS) {
   });
 }
 
+const bitsOf = (t: tf.Tensor) =>
+  Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+
+for (const backend of TEST_BACKENDS) {
+  for (const [label, makeInner, decay] of [
+    ['sgd', () => tf.train.sgd(0.1), 0],
+    ['momentum', () => tf.train.momentum(0.1, 0.9), 0],
+    ['momentum with weight decay', () => tf.train.momentum(0.1, 0.9), 0.01],
+  ] as const) {
+    test(`${backend}: SAMPa's one-pass step over ${label} is the base's own step, bit for bit`, async () => {
+      await useBackend(backend);
+      const [fusedInner, steppedInner] = [makeInner(), makeInner()];
+      // SAMPa steps in one pass over the base alone or in one WeightDecay; a WeightDecay of 0
+      // inside the outer one is an identity that it does not fuse through.
+      const bases = [
+        decay === 0 ? fusedInner : withWeightDecay(fusedInner, decay),
+        withWeightDecay(withWeightDecay(steppedInner, 0), decay),
+      ];
+      const runs = bases.map((base, r) => ({
+        w: tf.variable(tf.tensor1d([1, -2, 0.5, 3, -0.25]), true, `sampa_${backend}_${label}_${r}`),
+        optimizer: sampa(base, { rho: 0.05, lambda: 0.3 }),
+      }));
+      try {
+        for (const { w, optimizer } of runs) {
+          const lossOn = (t: number) => () =>
+            tf.tidy(
+              () =>
+                tf.sum(tf.mul(tf.tensor1d([1 + t, 2, 0.5 * t, 3, 1]), tf.square(w))) as tf.Scalar,
+            );
+          for (let t = 0; t < 5; t++) {
+            tf.dispose(optimizer.stepWithPrevious(lossOn(t), t === 0 ? null : lossOn(t - 1), [w]));
+          }
+        }
+        const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
+        assert.deepEqual(bitsOf(a.w), bitsOf(b.w), 'weights');
+        const buffersOf = (inner: tf.Optimizer) =>
+          (
+            (inner as unknown as { accumulations?: Array<{ variable: tf.Variable }> })
+              .accumulations ?? []
+          ).map((x) => bitsOf(x.variable));
+        assert.deepEqual(buffersOf(fusedInner), buffersOf(steppedInner), 'momentum buffers');
+        assert.equal(fusedInner.iterations, steppedInner.iterations, "the base's step count");
+        assert.equal(bases[0]!.iterations, bases[1]!.iterations, "the outer base's step count");
+        assert.equal(a.optimizer.iterations, b.optimizer.iterations, "SAMPa's step count");
+        assert.equal(a.optimizer.iterations, 5);
+      } finally {
+        for (const { w, optimizer } of runs) {
+          optimizer.dispose();
+          w.dispose();
+        }
+      }
+    });
+  }
+}
+
 /** A finite loss, Σ w², whose gradient is NaN everywhere. */
 function lossOnlyGradientNaN(w: tf.Variable): () => tf.Scalar {
   return () =>
     tf.tidy(() => {
-      const poisoned = tf.customGrad((x: tf.Tensor) => ({
-        value: tf.sum(tf.square(x)) as tf.Scalar,
-        gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.fill(x.shape, NaN)),
-      }));
+      const poisoned = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+        const x = args[0] as tf.Tensor;
+        return {
+          value: tf.sum(tf.square(x)),
+          gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.fill(x.shape, NaN)),
+        };
+      });
       return poisoned(w) as tf.Scalar;
     });
 }

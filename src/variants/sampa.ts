@@ -29,11 +29,12 @@ import { NonFiniteGuard, nonFiniteProblem } from '../core/non-finite.js';
 import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import type { NonFinitePolicy } from '../core/sam-options.js';
 import { NonTrainableRecorder } from '../core/state-guard.js';
-import { axpbyOf } from '../math/fused-ops.js';
+import { axpbyOf, sgdStepOf, type SgdStepAttrs, type SgdStepResult } from '../math/fused-ops.js';
 import { allFinite, globalNorm } from '../math/tree.js';
 import { gradientList, trainableVariables } from '../optimizers/gradients.js';
 import { innermost } from '../optimizers/registry.js';
 import { NamedSlots } from '../optimizers/slots.js';
+import { WeightDecay } from '../optimizers/weight-decay.js';
 import { WrapperOptimizer } from '../optimizers/wrapper.js';
 import { choiceOption, numberOption, type SchemaOf } from '../util/options.js';
 
@@ -71,6 +72,26 @@ export const SAMPA_OPTIONS = {
 
 const OWNER = 'SAMPa';
 const BASES = ['SGD', 'Momentum'];
+
+/** What SAMPa reads of tf.train.sgd / tf.train.momentum (tfjs-core's fields). */
+interface SgdInternals {
+  learningRate: number;
+  momentum?: number;
+  accumulations?: Array<{ variable: tf.Variable } | undefined>;
+}
+
+/** tf.Optimizer's step counter (protected in tfjs-core's types). */
+interface Counting {
+  incrementIterations(): void;
+}
+
+interface FusedBase {
+  attrs: SgdStepAttrs;
+  /** The momentum buffer of each variable (null for plain SGD). */
+  buffers: tf.Variable[] | null;
+  /** The optimizers whose step counters the base's step advances. */
+  counters: Counting[];
+}
 
 interface MomentumState {
   momentum: number;
@@ -247,22 +268,86 @@ export class SAMPa
     loss: tf.Scalar | null,
   ): void {
     const state = this.state as NamedSlots;
-    const update = tf.tidy(() =>
-      gx.map((g, i) => axpbyOf(1 - this.lambda, g, this.lambda, gyNew[i] as tf.Tensor)),
-    );
-    // A NaN or Inf in gx or gy' reaches the update (0·Inf is NaN where λ is 0 or 1): one pass checks
-    // both; the gradients themselves are searched only to name the culprit.
-    const problem = allFinite(loss === null ? update : [loss, ...update])
-      ? null
-      : this.nonFiniteCulprit(variables, gx, gyNew, loss);
-    if (problem !== null) {
+    const fused = this.fusedBaseStep(this.positionsOf(variables));
+    if (fused !== null) {
+      this.stepBaseFused(variables, gx, gyNew, loss, fused);
+    } else {
+      const update = tf.tidy(() =>
+        gx.map((g, i) => axpbyOf(1 - this.lambda, g, this.lambda, gyNew[i] as tf.Tensor)),
+      );
+      // A NaN or Inf in gx or gy' reaches the update (0·Inf is NaN where λ is 0 or 1): one pass
+      // checks both; the gradients themselves are searched only to name the culprit.
+      if (!allFinite(loss === null ? update : [loss, ...update])) {
+        tf.dispose(update);
+        this.skipNonFinite(variables, gx, gyNew, loss);
+        return;
+      }
+      this.applyToBase(variables, update);
       tf.dispose(update);
-      this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
-      return;
     }
-    this.applyToBase(variables, update);
-    tf.dispose(update);
     variables.forEach((v, i) => state.get(v, 'gy').assign(gyNew[i] as tf.Tensor));
+  }
+
+  /**
+   * The base's step in one pass per variable (sgdStepOf: the same float32 rounding as the base's
+   * ops) where the base is tf.train.sgd or tf.train.momentum, alone or in withWeightDecay, and has
+   * a momentum buffer for every variable; null otherwise (the base steps itself).
+   */
+  private fusedBaseStep(positions: readonly number[]): FusedBase | null {
+    const inner = innermost(this.base) as unknown as SgdInternals;
+    const decay = this.base === (inner as unknown) ? null : this.base;
+    if (decay !== null && !(decay instanceof WeightDecay && decay.base === (inner as unknown))) {
+      return null;
+    }
+    const momentum = typeof inner.momentum === 'number' && inner.momentum !== 0;
+    const buffers = positions.map((p) => inner.accumulations?.[p]?.variable ?? null);
+    if (momentum && buffers.includes(null)) return null;
+    return {
+      attrs: {
+        a: 1 - this.lambda,
+        b: this.lambda,
+        weightDecay: decay?.weightDecay ?? 0,
+        momentum: momentum ? (inner.momentum as number) : 0,
+        c: Math.fround(-inner.learningRate),
+      },
+      buffers: momentum ? (buffers as tf.Variable[]) : null,
+      counters: [inner, ...(decay === null ? [] : [decay])] as unknown as Counting[],
+    };
+  }
+
+  private stepBaseFused(
+    variables: readonly tf.Variable[],
+    gx: readonly tf.Tensor[],
+    gyNew: readonly tf.Tensor[],
+    loss: tf.Scalar | null,
+    { attrs, buffers, counters }: FusedBase,
+  ): void {
+    const steps = variables.map((v, i) =>
+      sgdStepOf(v, gx[i] as tf.Tensor, gyNew[i] as tf.Tensor, buffers?.[i] ?? null, attrs),
+    );
+    const probes = steps.map((s) => s.probe);
+    const finite = allFinite(loss === null ? probes : [loss, ...probes]);
+    if (finite) {
+      variables.forEach((v, i) => v.assign((steps[i] as SgdStepResult).value));
+      buffers?.forEach((b, i) => b.assign((steps[i] as SgdStepResult).accumulation as tf.Tensor));
+      counters.forEach((optimizer) => optimizer.incrementIterations());
+      this.incrementIterations();
+    }
+    tf.dispose(
+      steps.flatMap((s) => [s.value, s.probe, ...(s.accumulation ? [s.accumulation] : [])]),
+    );
+    if (!finite) this.skipNonFinite(variables, gx, gyNew, loss);
+  }
+
+  /** Throws or counts a skipped step, naming what made it non-finite. */
+  private skipNonFinite(
+    variables: readonly tf.Variable[],
+    gx: readonly tf.Tensor[],
+    gyNew: readonly tf.Tensor[],
+    loss: tf.Scalar | null,
+  ): void {
+    const problem = this.nonFiniteCulprit(variables, gx, gyNew, loss);
+    this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
   }
 
   /** What made the loss or the update non-finite, in words. */

@@ -6,7 +6,15 @@ import { compileFusedWat } from '../../../scripts/fused-wat.js';
 import { FUSED_WASM_BASE64 } from './fused-binary.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels/index.js';
 import { useBackend } from '../../testing/backends.js';
-import { axpbyOf, dotOf, finiteProbeOf, FUSED_KERNEL_NAMES, gramOf } from '../../math/fused-ops.js';
+import {
+  axpbyOf,
+  dotOf,
+  finiteProbeOf,
+  FUSED_KERNEL_NAMES,
+  gramOf,
+  sgdStepOf,
+} from '../../math/fused-ops.js';
+import { withWeightDecay } from '../../optimizers/weight-decay.js';
 
 // Sizes that hit the empty case, the scalar tail alone, the vector loop alone and both.
 const SIZES = [0, 1, 3, 4, 7, 8, 9, 17, 1000, 1023, 4099];
@@ -35,6 +43,96 @@ function withinUlps(actual: number, expected: number, ulps: number, label: strin
 function bitsOf(t: tf.Tensor): number[] {
   return Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
 }
+
+const SGD_STEPS = [
+  { momentum: 0, weightDecay: 0 },
+  { momentum: 0.9, weightDecay: 0 },
+  { momentum: 0, weightDecay: 5e-4 },
+  { momentum: 0.9, weightDecay: 5e-4 },
+];
+
+/**
+ * sgdStepOf against tf.train.sgd / tf.train.momentum (behind withWeightDecay) applying a·g1 + b·g2,
+ * bit for bit, from a momentum buffer the optimizer made itself; and its probe of that sum.
+ */
+function checkSgdStepAgainstOptimizers(): void {
+  const lr = 0.05;
+  for (const size of SIZES) {
+    for (const { momentum, weightDecay } of SGD_STEPS) {
+      for (const [a, b] of [
+        [0.8, 0.2],
+        [1, 0],
+        [0, 1],
+      ] as const) {
+        const label = `n=${size} μ=${momentum} λ=${weightDecay} a=${a} b=${b}`;
+        const w = tf.variable(seededValues(size, 10));
+        const inner = momentum === 0 ? tf.train.sgd(lr) : tf.train.momentum(lr, momentum);
+        const optimizer = weightDecay === 0 ? inner : withWeightDecay(inner, weightDecay);
+        const [g0, g1, g2] = [11, 12, 13].map((seed) => seededValues(size, seed));
+        optimizer.applyGradients([{ name: w.name, tensor: g0 as tf.Tensor }]);
+        const buffer = (inner as unknown as { accumulations?: Array<{ variable: tf.Variable }> })
+          .accumulations?.[0]?.variable;
+        const before = tf.clone(w);
+        const bufferBefore = buffer === undefined ? null : tf.clone(buffer);
+        const fused = sgdStepOf(before, g1 as tf.Tensor, g2 as tf.Tensor, bufferBefore, {
+          a,
+          b,
+          weightDecay,
+          momentum,
+          c: Math.fround(-lr),
+        });
+        const sum = axpbyOf(a, g1 as tf.Tensor, b, g2 as tf.Tensor);
+        optimizer.applyGradients([{ name: w.name, tensor: sum }]);
+        assert.deepEqual(bitsOf(fused.value), bitsOf(w), `weights, ${label}`);
+        assert.equal(fused.accumulation === null, buffer === undefined, `buffer, ${label}`);
+        if (buffer !== undefined) {
+          assert.deepEqual(
+            bitsOf(fused.accumulation as tf.Tensor),
+            bitsOf(buffer),
+            `buffer, ${label}`,
+          );
+        }
+        assert.equal(fused.probe.dataSync()[0], 0, `probe, ${label}`);
+        tf.dispose([w, g0, g1, g2, before, sum, fused.value, fused.probe]);
+        tf.dispose([bufferBefore, fused.accumulation].filter((t): t is tf.Tensor => t !== null));
+        optimizer.dispose();
+      }
+    }
+  }
+  for (const size of [1, 4, 9, 1023]) {
+    for (const at of [0, size - 1]) {
+      for (const [a, b, poisoned] of [
+        [0.8, 0.2, 'first'],
+        [1, 0, 'second'],
+        [0, 1, 'first'],
+      ] as const) {
+        tf.tidy(() => {
+          const values = seededValues(size, 14).dataSync().slice();
+          values[at] = poisoned === 'first' ? Infinity : NaN;
+          const bad = tf.tensor1d(values);
+          const good = seededValues(size, 15);
+          const [first, second] = poisoned === 'first' ? [bad, good] : [good, bad];
+          const { probe } = sgdStepOf(seededValues(size, 16), first, second, null, {
+            a,
+            b,
+            weightDecay: 0,
+            momentum: 0,
+            c: -0.1,
+          });
+          assert.ok(
+            Number.isNaN(probe.dataSync()[0]),
+            `n=${size}: a non-finite ${poisoned} at ${at} with a=${a}, b=${b} is flagged`,
+          );
+        });
+      }
+    }
+  }
+}
+
+test('cpu: the composed sgdStep is tf.train.sgd / momentum / withWeightDecay bit for bit', async () => {
+  await useBackend('cpu');
+  checkSgdStepAgainstOptimizers();
+});
 
 test('the committed fused binary is fused.wat compiled', async () => {
   const bytes = await compileFusedWat();
@@ -91,6 +189,11 @@ describe('fused SIMD kernels on the wasm heap', () => {
         );
       });
     }
+  });
+
+  test('sgdStep is tf.train.sgd / momentum / withWeightDecay bit for bit, and probes the sum', () => {
+    assert.ok(tf.getKernel(FUSED_KERNEL_NAMES.sgdStep, 'wasm') !== undefined);
+    checkSgdStepAgainstOptimizers();
   });
 
   test('the finite probe flags NaN and ±Inf in the vector part and in the tail', () => {

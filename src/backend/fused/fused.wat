@@ -160,6 +160,77 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $tail))))
 
+  ;; One step of SGD on w with the gradient u = a·g1 + b·g2, every product and sum rounded to
+  ;; float32 in the order of tfjs's ops: flag 1, coupled decay u ← u + w·λ (WeightDecay); flag 2,
+  ;; momentum v' = μ·v + u, written to $outV, steps with v' (tf.train.momentum); then
+  ;; w' = c·u + w with c = −lr, written to $outW (tf.train.sgd). Returns 1 when some element of
+  ;; a·g1 + b·g2 is NaN or ±Inf (all exponent bits set), else 0.
+  (func (export "sgdStep") (param $a f32) (param $g1 i32) (param $b f32) (param $g2 i32)
+    (param $w i32) (param $decay f32) (param $v i32) (param $mu f32) (param $c f32)
+    (param $outW i32) (param $outV i32) (param $flags i32) (param $n i32) (result i32)
+    (local $end i32) (local $hasDecay i32) (local $hasMomentum i32) (local $found i32)
+    (local $va v128) (local $vb v128) (local $vDecay v128) (local $vMu v128) (local $vc v128)
+    (local $mask v128) (local $seen v128) (local $u v128) (local $vw v128)
+    (local $su f32) (local $sw f32)
+    (local.set $hasDecay (i32.and (local.get $flags) (i32.const 1)))
+    (local.set $hasMomentum (i32.and (local.get $flags) (i32.const 2)))
+    (local.set $va (f32x4.splat (local.get $a)))
+    (local.set $vb (f32x4.splat (local.get $b)))
+    (local.set $vDecay (f32x4.splat (local.get $decay)))
+    (local.set $vMu (f32x4.splat (local.get $mu)))
+    (local.set $vc (f32x4.splat (local.get $c)))
+    (local.set $mask (i32x4.splat (i32.const 0x7f800000)))
+    (local.set $end (i32.add (local.get $outW) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $outW) (local.get $end)))
+        (local.set $u (f32x4.add
+          (f32x4.mul (v128.load (local.get $g1)) (local.get $va))
+          (f32x4.mul (v128.load (local.get $g2)) (local.get $vb))))
+        (local.set $seen (v128.or (local.get $seen)
+          (i32x4.eq (v128.and (local.get $u) (local.get $mask)) (local.get $mask))))
+        (local.set $vw (v128.load (local.get $w)))
+        (if (local.get $hasDecay)
+          (then (local.set $u (f32x4.add (local.get $u) (f32x4.mul (local.get $vw) (local.get $vDecay))))))
+        (if (local.get $hasMomentum)
+          (then
+            (local.set $u (f32x4.add (f32x4.mul (local.get $vMu) (v128.load (local.get $v))) (local.get $u)))
+            (v128.store (local.get $outV) (local.get $u))
+            (local.set $v (i32.add (local.get $v) (i32.const 16)))
+            (local.set $outV (i32.add (local.get $outV) (i32.const 16)))))
+        (v128.store (local.get $outW) (f32x4.add (f32x4.mul (local.get $vc) (local.get $u)) (local.get $vw)))
+        (local.set $g1 (i32.add (local.get $g1) (i32.const 16)))
+        (local.set $g2 (i32.add (local.get $g2) (i32.const 16)))
+        (local.set $w (i32.add (local.get $w) (i32.const 16)))
+        (local.set $outW (i32.add (local.get $outW) (i32.const 16)))
+        (br $next)))
+    (local.set $found (v128.any_true (local.get $seen)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $outW) (local.get $end)))
+        (local.set $su (f32.add
+          (f32.mul (f32.load (local.get $g1)) (local.get $a))
+          (f32.mul (f32.load (local.get $g2)) (local.get $b))))
+        (local.set $found (i32.or (local.get $found)
+          (i32.eq (i32.and (i32.reinterpret_f32 (local.get $su)) (i32.const 0x7f800000)) (i32.const 0x7f800000))))
+        (local.set $sw (f32.load (local.get $w)))
+        (if (local.get $hasDecay)
+          (then (local.set $su (f32.add (local.get $su) (f32.mul (local.get $sw) (local.get $decay))))))
+        (if (local.get $hasMomentum)
+          (then
+            (local.set $su (f32.add (f32.mul (local.get $mu) (f32.load (local.get $v))) (local.get $su)))
+            (f32.store (local.get $outV) (local.get $su))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (local.set $outV (i32.add (local.get $outV) (i32.const 4)))))
+        (f32.store (local.get $outW) (f32.add (f32.mul (local.get $c) (local.get $su)) (local.get $sw)))
+        (local.set $g1 (i32.add (local.get $g1) (i32.const 4)))
+        (local.set $g2 (i32.add (local.get $g2) (i32.const 4)))
+        (local.set $w (i32.add (local.get $w) (i32.const 4)))
+        (local.set $outW (i32.add (local.get $outW) (i32.const 4)))
+        (br $tail)))
+    (local.get $found))
+
   ;; B's columns in blocks of 8, each block's k rows of 8 contiguous (32 bytes a row, k·32 bytes a
   ;; block), so that matmul reads a block sequentially: in row-major B, rows 4 KiB apart (n = 1024)
   ;; fall into one L1 cache set and evict each other. Columns past the last full block are left out.

@@ -6,6 +6,21 @@ export interface FusedExports {
   gram(x: number, y: number, n: number): [number, number, number];
   anyNonFinite(x: number, n: number): number;
   axpby(a: number, x: number, b: number, y: number, out: number, n: number): void;
+  sgdStep(
+    a: number,
+    g1: number,
+    b: number,
+    g2: number,
+    w: number,
+    decay: number,
+    v: number,
+    mu: number,
+    c: number,
+    outW: number,
+    outV: number,
+    flags: number,
+    n: number,
+  ): number;
   matmul(
     a: number,
     b: number,

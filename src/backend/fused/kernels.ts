@@ -3,7 +3,7 @@
  * the tensors on the wasm heap (fused.wat), where the composed ops take two to four.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { FUSED_KERNEL_NAMES } from '../../math/fused-ops.js';
+import { FUSED_KERNEL_NAMES, type SgdStepAttrs } from '../../math/fused-ops.js';
 import { allocate, floatView } from '../heap.js';
 import { fusedKernelsFor, type FusedExports } from './instance.js';
 
@@ -59,6 +59,39 @@ const axpby: KernelFunc = ({ inputs, backend }) => {
   return out;
 };
 
+const DECAY_FLAG = 1;
+const MOMENTUM_FLAG = 2;
+
+const sgdStep: KernelFunc = ({ inputs, backend, attrs }) => {
+  const valueInfo = inputs['value'] as TensorInfo;
+  const accumulationInfo = (inputs['accumulation'] as TensorInfo | undefined) ?? null;
+  const { a, b, weightDecay, momentum, c } = attrs as unknown as SgdStepAttrs;
+  const value = allocate(backend, valueInfo.shape, 'float32');
+  const accumulation =
+    accumulationInfo === null ? null : allocate(backend, valueInfo.shape, 'float32');
+  const probe = allocate(backend, [], 'float32');
+  const w = location(backend, valueInfo);
+  const v = accumulationInfo === null ? w : location(backend, accumulationInfo);
+  const flags = (weightDecay !== 0 ? DECAY_FLAG : 0) | (accumulation !== null ? MOMENTUM_FLAG : 0);
+  const found = exportsOf(backend).sgdStep(
+    a,
+    location(backend, inputs['first'] as TensorInfo).at,
+    b,
+    location(backend, inputs['second'] as TensorInfo).at,
+    w.at,
+    weightDecay,
+    v.at,
+    momentum,
+    c,
+    location(backend, value).at,
+    accumulation === null ? 0 : location(backend, accumulation).at,
+    flags,
+    w.n,
+  );
+  floatView(backend, probe)[0] = found === 0 ? 0 : NaN;
+  return accumulation === null ? [value, probe] : [value, accumulation, probe];
+};
+
 /** The kernel configs, or none when the fused module cannot run on `backend`. */
 export function fusedWasmKernels(backend: object): KernelConfig[] {
   if (fusedKernelsFor(backend) === null) return [];
@@ -67,5 +100,6 @@ export function fusedWasmKernels(backend: object): KernelConfig[] {
     { kernelName: FUSED_KERNEL_NAMES.gram, backendName: 'wasm', kernelFunc: gram },
     { kernelName: FUSED_KERNEL_NAMES.finiteProbe, backendName: 'wasm', kernelFunc: finiteProbe },
     { kernelName: FUSED_KERNEL_NAMES.axpby, backendName: 'wasm', kernelFunc: axpby },
+    { kernelName: FUSED_KERNEL_NAMES.sgdStep, backendName: 'wasm', kernelFunc: sgdStep },
   ];
 }

@@ -41,7 +41,7 @@ const fixtures = join(root, 'src', 'testing', 'package-install');
 const TFJS = '4.22.0';
 
 /** What `import { sam } from 'tfjs-sam'` may add to a browser app's minified bundle (bytes). */
-export const BUNDLE_BUDGET = { minified: 56_000, gzip: 18_000 };
+export const BUNDLE_BUDGET = { minified: 64_000, gzip: 20_000 };
 
 function run(
   command: string,

@@ -31,9 +31,12 @@ export type {
   PerExampleLoss,
   ReferenceCase,
   ReferenceReplay,
+  ReplicaStep,
   RunContext,
   SharpnessAware,
+  TwoPointStepping,
 } from './core/method.js';
+export type { SgdStepAttrs } from './math/fused-ops.js';
 export * from './variants/index.js';
 export { WrapperOptimizer } from './optimizers/wrapper.js';
 export { NamedSlots } from './optimizers/slots.js';

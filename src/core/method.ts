@@ -6,6 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { OptionSchema } from '../util/options.js';
+import type { SgdStepAttrs } from '../math/fused-ops.js';
 
 /** Which step kinds an optimizer's step can be split into or needs. */
 export interface Capabilities {
@@ -74,6 +75,22 @@ export interface TwoPointStepping {
     currentGradients: readonly tf.Tensor[],
     loss: tf.Scalar | null,
   ): void;
+  /** This step as data a replica can reproduce, or null when it cannot (see ReplicaStep). */
+  replicaStep?(variables: tf.Variable[]): ReplicaStep | null;
+}
+
+/**
+ * A two-point step as data, for a replica that holds the same weights x, stored gradient s and
+ * momentum buffers: x̃ = x + ρ/(‖s‖ + ϵ)·s (normalizedStepFrom), and the step from x with the
+ * gradients at x̃ and y (sgdStepOf with `step`), after which s is the gradient at y.
+ */
+export interface ReplicaStep {
+  rho: number;
+  epsilon: number;
+  stored: readonly tf.Tensor[];
+  step: SgdStepAttrs;
+  /** The momentum buffers the step updates (null: plain SGD). */
+  accumulations: readonly tf.Variable[] | null;
 }
 
 export function isTwoPoint(value: unknown): value is TwoPointStepping {

@@ -188,3 +188,24 @@ export function sgdStepOf(
   }) as [tf.Tensor, tf.Scalar, tf.Tensor | undefined];
   return { value: next, accumulation: buffer ?? null, probe };
 }
+
+/** {@link sgdStepOf} over lists (`accumulations` null: plain SGD); `probe` sums their probes. */
+export function sgdStepsOf(
+  values: readonly tf.Tensor[],
+  first: readonly tf.Tensor[],
+  second: readonly tf.Tensor[],
+  accumulations: readonly tf.Tensor[] | null,
+  attrs: SgdStepAttrs,
+): { values: tf.Tensor[]; accumulations: tf.Tensor[] | null; probe: tf.Scalar } {
+  const steps = values.map((v, i) =>
+    sgdStepOf(v, first[i] as tf.Tensor, second[i] as tf.Tensor, accumulations?.[i] ?? null, attrs),
+  );
+  const probes = steps.map((s) => s.probe);
+  const probe = tf.tidy(() => (probes.length === 0 ? tf.scalar(0) : tf.addN(probes))) as tf.Scalar;
+  tf.dispose(probes);
+  return {
+    values: steps.map((s) => s.value),
+    accumulations: accumulations === null ? null : steps.map((s) => s.accumulation as tf.Tensor),
+    probe,
+  };
+}

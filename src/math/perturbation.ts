@@ -3,7 +3,7 @@
  * Returned tensors belong to the caller.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dotOf } from './fused-ops.js';
+import { axpbyOf, dotOf } from './fused-ops.js';
 import { globalNorm, type Tree } from './tree.js';
 
 /**
@@ -15,6 +15,22 @@ export function samPerturbation(gradients: Tree, rho: number, epsilon: number): 
     const factor = tf.div(rho, tf.add(globalNorm(gradients), epsilon)) as tf.Scalar;
     return gradients.map((g) => tf.mul(g, factor));
   });
+}
+
+/**
+ * w + ρ/(‖s‖ + ϵ)·s per tensor, the factor formed on the host from the float32 norm of the whole
+ * list s (SAMPa's perturbed point x̃, Xie et al. 2024, Alg. 1, s the stored gradient).
+ */
+export function normalizedStepFrom(
+  weights: Tree,
+  direction: Tree,
+  rho: number,
+  epsilon: number,
+): tf.Tensor[] {
+  const norm = globalNorm(direction);
+  const factor = rho / ((norm.dataSync()[0] as number) + epsilon);
+  norm.dispose();
+  return tf.tidy(() => weights.map((w, i) => axpbyOf(1, w, factor, direction[i] as tf.Tensor)));
 }
 
 /** How ASAM's T_w is formed: per element |w| + η, or per tensor ‖w‖ + η (layer-wise). */

@@ -27,13 +27,19 @@ import {
   type VariableLayout,
 } from './layout.js';
 import { planOptimizer, type OptimizerPlan } from './optimizer-plan.js';
-import type { ReplicaBackend, StepMessage, WorkerInit } from './protocol.js';
+import type {
+  ReplicaBackend,
+  ReplicatedStep,
+  StepMessage,
+  TwoPointBuffers,
+  WorkerInit,
+} from './protocol.js';
 import { ReplicaPool, defaultWorkerUrl } from './replica-pool.js';
 import { sliceGradients, type DataParallelLoss, type SliceGradients } from './replica-step.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { splitBatch, type BatchSlice } from './split.js';
 import { checkBatch, checkOptions } from './checks.js';
-import { pairedStep } from './paired-step.js';
+import { pairedStep, type ReplicaSync, type TwoPointViews } from './paired-step.js';
 import type { DataParallelOptions, DataParallelTrainer } from './data-parallel-api.js';
 
 /**
@@ -73,6 +79,11 @@ export async function createDataParallel(
     const workerBackend = options.workerBackend ?? 'wasm';
     const mainThreadSlice = options.mainThreadSlice ?? defaultMainThreadSlice(workerBackend);
     const weights = new SharedArrayBuffer(layout.totalSize * 4);
+    const section = () => new SharedArrayBuffer(layout.trainableSize * 4);
+    const twoPoint: TwoPointBuffers | null =
+      plan.kind === 'paired'
+        ? { stored: section(), accumulations: section(), mainGradients: [section(), section()] }
+        : null;
     const inits: WorkerInit[] = Array.from({ length: options.workers }, (_, index) => ({
       index,
       model: options.model,
@@ -81,6 +92,7 @@ export async function createDataParallel(
       weights,
       output: new SharedArrayBuffer(layout.totalSize * 4),
       perturbation: plan.kind === 'sam' ? plan.perturbation : null,
+      twoPoint,
       expected: {
         trainableSize: layout.trainableSize,
         totalSize: layout.totalSize,
@@ -109,6 +121,9 @@ class DataParallel implements DataParallelTrainer {
   private inputs: SharedArrayBuffer[];
   private stepId = 0;
   private busy = false;
+  /** The two-point step's buffers shared with the worker, and what its replica holds. */
+  private readonly twoPoint: TwoPointViews | null;
+  private readonly replicaSync: ReplicaSync = { tokens: null, parity: 0 };
   /** The previous step's batch, for a step that takes it too (SAMPa). */
   private lastBatch: { inputs: tf.Tensor; targets: tf.Tensor } | null = null;
   private disposed = false;
@@ -129,6 +144,18 @@ class DataParallel implements DataParallelTrainer {
     this.mainOutput = new Float32Array(new SharedArrayBuffer(layout.totalSize * 4));
     this.combined = new Float32Array(layout.totalSize);
     this.inputs = inits.map(() => new SharedArrayBuffer(0));
+    const shared = (inits[0] as WorkerInit).twoPoint;
+    this.twoPoint =
+      shared === null
+        ? null
+        : {
+            stored: new Float32Array(shared.stored),
+            accumulations: new Float32Array(shared.accumulations),
+            mainGradients: [
+              new Float32Array(shared.mainGradients[0]),
+              new Float32Array(shared.mainGradients[1]),
+            ],
+          };
   }
 
   get workers(): number {
@@ -170,15 +197,19 @@ class DataParallel implements DataParallelTrainer {
           weights: this.weights,
           mainOutput: this.mainOutput,
           workerOutput: this.outputs[0] as Float32Array,
-          runWorker: (inputs, targets) =>
+          twoPoint: this.twoPoint,
+          replicaSync: this.replicaSync,
+          runWorker: (inputs, targets, replicated) =>
             this.pool.step(
               this.stepMessages(
                 inputs,
                 targets,
                 [{ start: 0, size: inputs.shape[0] as number, weight: 1 }],
                 0,
+                replicated,
               ),
             ),
+          postGradient: (loss) => this.pool.post(0, { type: 'gradient', id: this.stepId, loss }),
           withSection: (values, use) => this.applySection(values, use),
         },
         this.plan.optimizer,
@@ -307,6 +338,7 @@ class DataParallel implements DataParallelTrainer {
     ys: tf.Tensor,
     workerSlices: readonly BatchSlice[],
     rho: number,
+    replicated?: ReplicatedStep,
   ): Array<StepMessage | null> {
     // Views of the wasm heap, not copies: nothing is allocated before they are read.
     const xsValues = numericValuesOf(xs);
@@ -333,6 +365,7 @@ class DataParallel implements DataParallelTrainer {
         xsDtype: xs.dtype as 'float32' | 'int32',
         ysShape: [slice.size, ...ys.shape.slice(1)],
         rho,
+        ...(replicated === undefined ? {} : { replicated }),
       };
     });
   }

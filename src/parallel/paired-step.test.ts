@@ -4,7 +4,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../backend/select.js';
 import { buildModel } from '../models/index.js';
-import { assertClose } from '../testing/problems.js';
 import { sampa } from '../variants/sampa.js';
 import { withWeightDecay } from '../optimizers/weight-decay.js';
 import { createDataParallel } from './data-parallel.js';
@@ -27,9 +26,14 @@ function batch(rows: number, seed: number): { xs: tf.Tensor; ys: tf.Tensor } {
 const weightsOf = (model: tfl.LayersModel) =>
   model.weights.flatMap((w) => Array.from(w.read().dataSync()));
 
-test('SAMPa on two threads (worker: the previous batch at x̃, main: this one at y) is the single-threaded step', async () => {
-  const build = () => sampa(withWeightDecay(tf.train.momentum(0.1, 0.9), 0.01), { rho: 0.2 });
-  const batches = [batch(10, 1), batch(10, 2), batch(10, 3), batch(10, 4)];
+type Event =
+  { batch: { xs: tf.Tensor; ys: tf.Tensor } } | { learningRate: number } | { scaleWeights: number };
+
+/**
+ * Runs `events` through SAMPa's single-threaded step and through the two-thread step (whose worker
+ * replicates the step), and checks that the weights agree bit for bit after each batch.
+ */
+async function checkTwoThreads(build: () => ReturnType<typeof sampa>, events: Event[]) {
   const reference = buildModel('mlp', MLP.options);
   const sequential = build();
   reference.compile({ optimizer: sequential, loss: 'categoricalCrossentropy' });
@@ -41,32 +45,97 @@ test('SAMPa on two threads (worker: the previous batch at x̃, main: this one at
       ),
     ) as tf.Scalar;
   const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
-  batches.forEach((b, t) =>
-    tf.dispose(
-      sequential.stepWithPrevious(lossOf(b), t === 0 ? null : lossOf(batches[t - 1]!), variables),
-    ),
-  );
   const dp = await createDataParallel({
     model: MLP,
     workers: 1,
     optimizer: build(),
     mainThreadSlice: true,
   });
-  try {
-    for (const b of batches) {
-      const [loss, accuracy] = await dp.trainOnBatch(b.xs, b.ys);
-      assert.ok(Number.isFinite(loss) && accuracy >= 0 && accuracy <= 1);
+  const apply = (model: tfl.LayersModel, optimizer: tf.Optimizer, event: Event) => {
+    if ('learningRate' in event)
+      (optimizer as ReturnType<typeof sampa>).setLearningRate(event.learningRate);
+    if ('scaleWeights' in event) {
+      model.setWeights(model.getWeights().map((w) => tf.mul(w, event.scaleWeights)));
     }
-    assertClose(weightsOf(dp.model), weightsOf(reference), 1e-5, 'weights after 4 steps');
-    // Nothing leaks in the worker either.
-    const counts = dp.workerTensorCounts[0];
-    await dp.trainOnBatch(batches[0]!.xs, batches[0]!.ys);
-    assert.equal(dp.workerTensorCounts[0], counts);
+  };
+  try {
+    let previous: { xs: tf.Tensor; ys: tf.Tensor } | null = null;
+    let counts: number | undefined;
+    for (const [t, event] of events.entries()) {
+      if (!('batch' in event)) {
+        apply(reference, sequential, event);
+        apply(dp.model, dp.model.optimizer, event);
+        continue;
+      }
+      const b = event.batch;
+      tf.dispose(
+        sequential.stepWithPrevious(
+          lossOf(b),
+          previous === null ? null : lossOf(previous),
+          variables,
+        ),
+      );
+      const [loss, accuracy] = await dp.trainOnBatch(b.xs, b.ys);
+      assert.ok(Number.isNaN(loss) || (accuracy >= 0 && accuracy <= 1));
+      assert.deepEqual(weightsOf(dp.model), weightsOf(reference), `weights after event ${t}`);
+      previous = b;
+      // Nothing leaks in the worker, replica included.
+      if (t === events.length - 1) assert.equal(dp.workerTensorCounts[0], counts);
+      counts = dp.workerTensorCounts[0];
+    }
+    assert.equal(dp.model.optimizer.iterations, sequential.iterations);
+    const skipped = (dp.model.optimizer as ReturnType<typeof sampa>).skippedSteps;
+    assert.equal(skipped, sequential.skippedSteps, 'skipped steps');
+    return skipped;
   } finally {
     await dp.dispose();
     dp.model.dispose();
     reference.dispose();
+  }
+}
+
+test('SAMPa on two threads (worker: the previous batch at x̃, main: this one at y) is the single-threaded step, bit for bit', async () => {
+  const batches = [1, 2, 3, 4, 5, 6].map((seed) => batch(10, seed));
+  try {
+    for (const build of [
+      () => sampa(withWeightDecay(tf.train.momentum(0.1, 0.9), 0.01), { rho: 0.2 }),
+      () => sampa(tf.train.sgd(0.1), { rho: 0.2, lambda: 0.5 }),
+    ]) {
+      await checkTwoThreads(
+        build,
+        batches.map((b) => ({ batch: b })),
+      );
+    }
+  } finally {
     tf.dispose(batches.flatMap((b) => [b.xs, b.ys]));
+  }
+});
+
+test("SAMPa's worker takes the main thread's changes between steps (weights, learning rate, a skipped step)", async () => {
+  const batches = [1, 2, 3, 4].map((seed) => batch(10, seed));
+  const poisoned = batch(10, 5);
+  const nan = { xs: tf.mul(poisoned.xs, NaN), ys: poisoned.ys };
+  const events: Event[] = [
+    { batch: batches[0]! },
+    { batch: batches[1]! },
+    { batch: batches[2]! },
+    { scaleWeights: 0.5 },
+    { batch: batches[3]! },
+    { learningRate: 0.03 },
+    { batch: batches[0]! },
+    // Skipped twice: NaN in this batch's gradient, then in the previous batch's.
+    { batch: nan },
+    { batch: batches[1]! },
+    { batch: batches[2]! },
+  ];
+  try {
+    const skipped = await checkTwoThreads(
+      () => sampa(tf.train.momentum(0.1, 0.9), { rho: 0.2, nonFinite: 'skip' }),
+      events,
+    );
+    assert.equal(skipped, 2);
+  } finally {
+    tf.dispose([...batches.flatMap((b) => [b.xs, b.ys]), poisoned.xs, poisoned.ys, nan.xs]);
   }
 });
 

@@ -3,6 +3,7 @@
  * through SharedArrayBuffers; messages only carry control and a few numbers.
  */
 import type { ModelName, ModelOptionsByName } from '../models/index.js';
+import type { SgdStepAttrs } from '../math/fused-ops.js';
 import type { PerturbationPlan } from '../math/perturbation.js';
 import type { DataParallelLoss } from './replica-step.js';
 
@@ -24,8 +25,31 @@ export interface WorkerInit {
   /** Float32 slice gradient then non-trainable state after the slice's pass (this worker's own). */
   output: SharedArrayBuffer;
   perturbation: PerturbationPlan | null;
+  /** The buffers of a two-point step (SAMPa) that the worker replicates; null for other steps. */
+  twoPoint: TwoPointBuffers | null;
   /** The main model's layout, which the worker's replica must reproduce. */
   expected: { trainableSize: number; totalSize: number; variables: number };
+}
+
+/** Float32, one value per trainable element each, in the layout's order. */
+export interface TwoPointBuffers {
+  /** The stored gradient s, written by the main thread when the replica must resynchronize. */
+  stored: SharedArrayBuffer;
+  /** The base's momentum buffers, likewise. */
+  accumulations: SharedArrayBuffer;
+  /** The main thread's gradient at y, in the buffer of the step's parity (written every step). */
+  mainGradients: [SharedArrayBuffer, SharedArrayBuffer];
+}
+
+/** A two-point step the worker replicates (see ReplicaStep in src/core/method.ts). */
+export interface ReplicatedStep {
+  /** Load x (weights buffer), s and the momentum buffers first: the replica's copy is stale. */
+  sync: boolean;
+  rho: number;
+  epsilon: number;
+  step: SgdStepAttrs;
+  momentum: boolean;
+  parity: 0 | 1;
 }
 
 export interface StepMessage {
@@ -38,9 +62,22 @@ export interface StepMessage {
   ysShape: number[];
   /** ρ of this step (SAM); ignored for plain optimizers. */
   rho: number;
+  /**
+   * A replicated two-point step: the gradient at x̃ = x + ρ/(‖s‖ + ϵ)·s from the replica's own
+   * x and s (not the weights buffer), kept until the main thread's gradient arrives.
+   */
+  replicated?: ReplicatedStep;
 }
 
-export type ToWorker = StepMessage;
+/** The main thread's gradient of a replicated step is in `mainGradients[parity]`: take the step. */
+export interface GradientMessage {
+  type: 'gradient';
+  id: number;
+  /** The main thread's loss at y (its finiteness decides the step on both sides). */
+  loss: number;
+}
+
+export type ToWorker = StepMessage | GradientMessage;
 
 export type FromWorker =
   | { type: 'ready'; numTensors: number }

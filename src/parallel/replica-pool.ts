@@ -4,7 +4,7 @@
  * pending call with the worker's message and stack, and terminates the other workers.
  */
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, StepMessage, WorkerInit } from './protocol.js';
+import type { FromWorker, StepMessage, ToWorker, WorkerInit } from './protocol.js';
 
 export interface StepReply {
   loss: number;
@@ -98,6 +98,12 @@ export class ReplicaPool {
       if (reply.type === 'done') out[workerIndex] = reply;
     });
     return out;
+  }
+
+  /** Sends worker `index` a message that it answers with nothing (a failure ends the pool). */
+  post(index: number, message: ToWorker): void {
+    if (this.failure !== null) throw this.failure;
+    (this.workers[index] as Worker).postMessage(message);
   }
 
   /** Terminates every worker and waits until their threads have exited. */

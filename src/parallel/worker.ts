@@ -11,6 +11,7 @@ import { buildModel } from '../models/index.js';
 import { modelLayout, readVariables, tensorFrom } from './layout.js';
 import type { FromWorker, StepMessage, ToWorker, WorkerInit } from './protocol.js';
 import { computeSliceGradient, type SliceResult } from './replica-step.js';
+import { TwoPointReplica } from './two-point-replica.js';
 
 async function serve(init: WorkerInit): Promise<void> {
   const port = parentPort;
@@ -34,8 +35,15 @@ async function serve(init: WorkerInit): Promise<void> {
   const output = new Float32Array(init.output);
   const post = (message: FromWorker) => port.postMessage(message);
 
+  const twoPoint =
+    init.twoPoint === null
+      ? null
+      : new TwoPointReplica(model, layout, init.loss, init.twoPoint, weights, output);
+
   const step = (message: StepMessage) => {
-    readVariables(layout.trainable, layout.trainableSlots, weights);
+    // A replicated step starts from the replica's own x (loaded from the weights only to resync).
+    if (message.replicated === undefined)
+      readVariables(layout.trainable, layout.trainableSlots, weights);
     readVariables(layout.state, layout.stateSlots, weights);
     const input = new Float32Array(message.input);
     const xsSize = message.xsShape.reduce((a, b) => a * b, 1);
@@ -48,24 +56,34 @@ async function serve(init: WorkerInit): Promise<void> {
     const ys = tensorFrom(input, xsSize, ysSize, message.ysShape);
     let result: SliceResult;
     try {
-      result = computeSliceGradient(
-        model,
-        layout,
-        xs,
-        ys,
-        init.loss,
-        init.perturbation,
-        message.rho,
-        output,
-      );
+      result =
+        message.replicated !== undefined && twoPoint !== null
+          ? twoPoint.gradient(message, message.replicated, xs, ys)
+          : computeSliceGradient(
+              model,
+              layout,
+              xs,
+              ys,
+              init.loss,
+              init.perturbation,
+              message.rho,
+              output,
+            );
     } finally {
       tf.dispose([xs, ys]);
     }
     post({ type: 'done', id: message.id, ...result, numTensors: tf.memory().numTensors });
   };
 
-  // The main thread ends a worker with terminate(); steps are the only messages.
-  port.on('message', (message: ToWorker) => step(message));
+  // The main thread ends a worker with terminate(); it sends steps, and gradients of replicated steps.
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'step') step(message);
+    else if (twoPoint === null) {
+      throw new Error(
+        `replica ${init.index}: a '${message.type}' message for a two-point step it was not started for.`,
+      );
+    } else twoPoint.finish(message);
+  });
   post({ type: 'ready', numTensors: tf.memory().numTensors });
 }
 

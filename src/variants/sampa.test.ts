@@ -50,24 +50,34 @@ for (const backend of TEST_BACKENDS) {
     }
   });
 
-  test(`${backend}: SAMPa with nonFinite 'skip' counts the step and changes nothing`, async () => {
-    await useBackend(backend);
-    const { w, finite, withNaN } = problem();
-    const optimizer = sampa(tf.train.sgd(0.1), { rho: 0.05, nonFinite: 'skip' });
-    try {
-      tf.dispose(optimizer.stepWithPrevious(finite, null, [w]));
-      const weights = Array.from(w.dataSync());
-      tf.dispose(optimizer.stepWithPrevious(finite, withNaN, [w]));
-      assert.equal(optimizer.skippedSteps, 1);
-      assert.deepEqual(Array.from(w.dataSync()), weights);
-      tf.dispose(optimizer.stepWithPrevious(finite, finite, [w]));
-      assert.equal(optimizer.skippedSteps, 1);
-      assert.notDeepEqual(Array.from(w.dataSync()), weights);
-    } finally {
-      optimizer.dispose();
-      w.dispose();
-    }
-  });
+  for (const [label, makeBase] of [
+    ['sgd', () => tf.train.sgd(0.1)],
+    // A WeightDecay of 0 inside another is a base SAMPa steps through, not in one pass.
+    ['a base it does not fuse', () => withWeightDecay(withWeightDecay(tf.train.sgd(0.1), 0), 0)],
+  ] as const)
+    test(`${backend}: SAMPa over ${label} with nonFinite 'skip' counts the step and changes nothing`, async () => {
+      await useBackend(backend);
+      const { w, finite, withNaN } = problem();
+      const optimizer = sampa(makeBase(), { rho: 0.05, nonFinite: 'skip' });
+      try {
+        tf.dispose(optimizer.stepWithPrevious(finite, null, [w]));
+        const weights = Array.from(w.dataSync());
+        tf.dispose(optimizer.stepWithPrevious(finite, withNaN, [w]));
+        assert.equal(optimizer.skippedSteps, 1);
+        assert.deepEqual(Array.from(w.dataSync()), weights);
+        // NaN in this batch's gradient, which the step would have stored as gy.
+        tf.dispose(optimizer.stepWithPrevious(lossOnlyGradientNaN(w), finite, [w]));
+        assert.equal(optimizer.skippedSteps, 2);
+        assert.deepEqual(Array.from(w.dataSync()), weights);
+        tf.dispose(optimizer.stepWithPrevious(finite, finite, [w]));
+        assert.equal(optimizer.skippedSteps, 2, 'a finite step after the skipped ones is taken');
+        assert.notDeepEqual(Array.from(w.dataSync()), weights);
+        assert.ok(w.dataSync().every(Number.isFinite));
+      } finally {
+        optimizer.dispose();
+        w.dispose();
+      }
+    });
 }
 
 const bitsOf = (t: tf.Tensor) =>

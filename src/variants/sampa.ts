@@ -9,7 +9,10 @@
  *   the base steps at x with (1 − λ)·gx + λ·gy';   gy ← gy'
  * as the official code (LIONS-EPFL/SAMPa, `train.py`, two ranks meeting at one all-reduce) runs it;
  * `λ` is its `--og`. The base is SGD or SGD momentum (in `withWeightDecay` for PyTorch's coupled
- * weight decay), whose learning rate, momentum and buffer the extrapolation reads.
+ * weight decay), whose learning rate, momentum and buffer the extrapolation reads. Over exactly
+ * those bases SAMPa takes the base's step itself, one pass per variable with the base's rounding
+ * (sgdStepOf), and can hand the whole step to a replica as data (`replicaStep`: the two-thread
+ * step's worker keeps its own copy of x, gy and the buffers).
  *
  * The perturbed gradient uses the PREVIOUS batch, which `model.fit` no longer holds: train with
  * `stepWithPrevious(lossFn, previousLossFn)` (the trainer and the CLI do). The loss it reports is
@@ -22,6 +25,7 @@ import {
   type Capabilities,
   type MethodDefinition,
   type PreviousBatchStepping,
+  type ReplicaStep,
   type SharpnessAware,
   type TwoPointStepping,
 } from '../core/method.js';
@@ -29,8 +33,9 @@ import { NonFiniteGuard, nonFiniteProblem } from '../core/non-finite.js';
 import { referenceNumber, requiredReferenceNumber } from '../core/reference.js';
 import type { NonFinitePolicy } from '../core/sam-options.js';
 import { NonTrainableRecorder } from '../core/state-guard.js';
-import { axpbyOf, sgdStepOf, type SgdStepAttrs, type SgdStepResult } from '../math/fused-ops.js';
-import { allFinite, globalNorm } from '../math/tree.js';
+import { axpbyOf, sgdStepsOf, type SgdStepAttrs } from '../math/fused-ops.js';
+import { normalizedStepFrom } from '../math/perturbation.js';
+import { allFinite } from '../math/tree.js';
 import { gradientList, trainableVariables } from '../optimizers/gradients.js';
 import { innermost } from '../optimizers/registry.js';
 import { NamedSlots } from '../optimizers/slots.js';
@@ -225,8 +230,26 @@ export class SAMPa
     if (this.rho === 0 || this.sharpnessSuspended) return 'base';
     const stored = this.storedGradients(variables);
     if (stored === null) return null;
-    const factor = this.perturbationFactor(stored);
-    return tf.tidy(() => variables.map((v, i) => axpbyOf(1, v, factor, stored[i] as tf.Tensor)));
+    return normalizedStepFrom(variables, stored, this.rho, this.epsilon);
+  }
+
+  /**
+   * This step as data a replica holding the same x, gy and momentum buffers can reproduce (null:
+   * a plain step, before the first step, or a base it does not step in one pass).
+   */
+  replicaStep(variables: tf.Variable[]): ReplicaStep | null {
+    const positions = this.positionsOf(variables);
+    if (this.rho === 0 || this.sharpnessSuspended) return null;
+    const stored = this.storedGradients(variables);
+    const fused = this.fusedBaseStep(positions);
+    if (stored === null || fused === null) return null;
+    return {
+      rho: this.rho,
+      epsilon: this.epsilon,
+      stored,
+      step: fused.attrs,
+      accumulations: fused.buffers,
+    };
   }
 
   /** y = x − lr·(gy + λ_wd·x + μ·v), or x − lr·gy before the base has a momentum buffer (null: x). */
@@ -270,7 +293,7 @@ export class SAMPa
     const state = this.state as NamedSlots;
     const fused = this.fusedBaseStep(this.positionsOf(variables));
     if (fused !== null) {
-      this.stepBaseFused(variables, gx, gyNew, loss, fused);
+      if (!this.stepBaseFused(variables, gx, gyNew, loss, fused)) return;
     } else {
       const update = tf.tidy(() =>
         gx.map((g, i) => axpbyOf(1 - this.lambda, g, this.lambda, gyNew[i] as tf.Tensor)),
@@ -315,28 +338,25 @@ export class SAMPa
     };
   }
 
+  /** Whether the step was taken (false: skipped as `nonFinite` says). */
   private stepBaseFused(
     variables: readonly tf.Variable[],
     gx: readonly tf.Tensor[],
     gyNew: readonly tf.Tensor[],
     loss: tf.Scalar | null,
     { attrs, buffers, counters }: FusedBase,
-  ): void {
-    const steps = variables.map((v, i) =>
-      sgdStepOf(v, gx[i] as tf.Tensor, gyNew[i] as tf.Tensor, buffers?.[i] ?? null, attrs),
-    );
-    const probes = steps.map((s) => s.probe);
-    const finite = allFinite(loss === null ? probes : [loss, ...probes]);
+  ): boolean {
+    const stepped = sgdStepsOf(variables, gx, gyNew, buffers, attrs);
+    const finite = allFinite(loss === null ? [stepped.probe] : [loss, stepped.probe]);
     if (finite) {
-      variables.forEach((v, i) => v.assign((steps[i] as SgdStepResult).value));
-      buffers?.forEach((b, i) => b.assign((steps[i] as SgdStepResult).accumulation as tf.Tensor));
+      variables.forEach((v, i) => v.assign(stepped.values[i] as tf.Tensor));
+      buffers?.forEach((b, i) => b.assign(stepped.accumulations?.[i] as tf.Tensor));
       counters.forEach((optimizer) => optimizer.incrementIterations());
       this.incrementIterations();
     }
-    tf.dispose(
-      steps.flatMap((s) => [s.value, s.probe, ...(s.accumulation ? [s.accumulation] : [])]),
-    );
+    tf.dispose([...stepped.values, ...(stepped.accumulations ?? []), stepped.probe]);
     if (!finite) this.skipNonFinite(variables, gx, gyNew, loss);
+    return finite;
   }
 
   /** Throws or counts a skipped step, naming what made it non-finite. */
@@ -364,14 +384,6 @@ export class SAMPa
       nonFiniteProblem(null, named(gx), 'at the perturbed point (previous batch)') ??
       `the update (1 − λ)·gx + λ·gy' overflows float32 (λ = ${this.lambda})`
     );
-  }
-
-  /** ρ/(‖gy‖ + ε), on the host (one scalar read per step). */
-  private perturbationFactor(stored: readonly tf.Tensor[]): number {
-    const norm = globalNorm(stored);
-    const value = norm.dataSync()[0] as number;
-    norm.dispose();
-    return this.rho / (value + this.epsilon);
   }
 
   /** The base's momentum and buffers (null for plain SGD). */

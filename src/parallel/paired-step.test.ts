@@ -150,3 +150,61 @@ test('SAMPa runs data-parallel on two threads only, and says so', async () => {
     /SAMPa takes its two gradients on two threads, the main one and one worker.*got 2 worker\(s\)/,
   );
 });
+
+test("a learning rate set while SAMPa's worker runs reaches both copies (the worker is sent the weights again)", async () => {
+  const batches = [1, 2, 3, 4, 5].map((seed) => batch(10, seed));
+  const build = () => sampa(tf.train.momentum(0.1, 0.9), { rho: 0.2 });
+  const reference = buildModel('mlp', MLP.options);
+  const sequential = build();
+  const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
+  const lossOf = (b: { xs: tf.Tensor; ys: tf.Tensor }) => () =>
+    tf.mean(
+      tfl.metrics.categoricalCrossentropy(
+        b.ys,
+        reference.apply(b.xs, { training: true }) as tf.Tensor,
+      ),
+    ) as tf.Scalar;
+  /** SAMPa's step as the two threads take it, with `meanwhile` between y and the update. */
+  const stepInParts = (now: () => tf.Scalar, previous: () => tf.Scalar, meanwhile: () => void) => {
+    const gradientAt = (point: tf.Tensor[] | null, fn: () => tf.Scalar) => {
+      const x = variables.map((v) => tf.keep(tf.clone(v)));
+      if (point !== null) variables.forEach((v, i) => v.assign(point[i] as tf.Tensor));
+      const { value, grads } = tf.variableGrads(fn, variables);
+      variables.forEach((v, i) => v.assign(x[i] as tf.Tensor));
+      tf.dispose([...x, ...(point ?? [])]);
+      return { value, grads: variables.map((v) => grads[v.name] as tf.Tensor) };
+    };
+    const perturbed = sequential.perturbedPoint(variables);
+    assert.ok(perturbed !== 'base');
+    const atX = gradientAt(perturbed, previous);
+    const atY = gradientAt(sequential.extrapolatedPoint(variables), now);
+    meanwhile();
+    sequential.applyStepGradients(variables, atX.grads, atY.grads, atY.value);
+    tf.dispose([atX.value, atY.value, ...atX.grads, ...atY.grads]);
+  };
+  const dp = await createDataParallel({
+    model: MLP,
+    workers: 1,
+    optimizer: build(),
+    mainThreadSlice: true,
+  });
+  const parallel = dp.model.optimizer as ReturnType<typeof sampa>;
+  try {
+    for (const [t, b] of batches.entries()) {
+      const previous = batches[Math.max(t - 1, 0)] as typeof b;
+      // From the third step on, the worker holds the step; the fourth changes the rate midway.
+      const midway = t === 3 ? () => sequential.setLearningRate(0.03) : () => undefined;
+      if (t === 0) tf.dispose(sequential.stepWithPrevious(lossOf(b), null, variables));
+      else stepInParts(lossOf(b), lossOf(previous), midway);
+      const running = dp.trainOnBatch(b.xs, b.ys);
+      if (t === 3) parallel.setLearningRate(0.03);
+      await running;
+      assert.deepEqual(weightsOf(dp.model), weightsOf(reference), `weights after step ${t}`);
+    }
+  } finally {
+    await dp.dispose();
+    dp.model.dispose();
+    reference.dispose();
+    tf.dispose(batches.flatMap((b) => [b.xs, b.ys]));
+  }
+});

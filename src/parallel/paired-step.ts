@@ -141,9 +141,12 @@ async function replicatedStep(
     await fromWorker.catch(() => undefined);
     throw error;
   }
-  // Both sides take the step, or both skip it: either way they hold the same state after it.
+  // Both sides take the step, or both skip it: either way they hold the same state after it —
+  // unless its scalars changed while the worker ran (a learning rate set meanwhile).
   return finishStep(context, optimizer, result, fromWorker, () => {
-    replicaSync.tokens = identities();
+    const now = optimizer.replicaStep?.(variables) ?? null;
+    const unchanged = JSON.stringify(now?.step) === JSON.stringify(replica.step);
+    replicaSync.tokens = unchanged ? identities() : null;
   });
 }
 

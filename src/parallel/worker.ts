@@ -1,7 +1,8 @@
 /**
  * A replica worker: builds the zoo model named in `workerData` on its own backend (wasm with this
  * repo's training kernels by default), then, for each step message, loads w from the shared weights,
- * computes its slice's gradient (at its own w + ε_j for SAM) and writes it to its output buffer.
+ * computes its slice's gradient (at its own w + ε_j for SAM) and writes it to its output buffer. A
+ * two-point step (SAMPa) it replicates instead: two-point-replica.ts.
  * Errors are left uncaught: the main thread receives them, with their stack, as the worker's 'error'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -41,9 +42,14 @@ async function serve(init: WorkerInit): Promise<void> {
       : new TwoPointReplica(model, layout, init.loss, init.twoPoint, weights, output);
 
   const step = (message: StepMessage) => {
+    const { replicated } = message;
+    if (replicated !== undefined && twoPoint === null) {
+      throw new Error(
+        `replica ${init.index}: a replicated step, but the worker was not started for one.`,
+      );
+    }
     // A replicated step starts from the replica's own x (loaded from the weights only to resync).
-    if (message.replicated === undefined)
-      readVariables(layout.trainable, layout.trainableSlots, weights);
+    if (replicated === undefined) readVariables(layout.trainable, layout.trainableSlots, weights);
     readVariables(layout.state, layout.stateSlots, weights);
     const input = new Float32Array(message.input);
     const xsSize = message.xsShape.reduce((a, b) => a * b, 1);
@@ -57,8 +63,8 @@ async function serve(init: WorkerInit): Promise<void> {
     let result: SliceResult;
     try {
       result =
-        message.replicated !== undefined && twoPoint !== null
-          ? twoPoint.gradient(message, message.replicated, xs, ys)
+        replicated !== undefined && twoPoint !== null
+          ? twoPoint.gradient(message, replicated, xs, ys)
           : computeSliceGradient(
               model,
               layout,

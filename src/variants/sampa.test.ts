@@ -135,6 +135,46 @@ for (const backend of TEST_BACKENDS) {
   }
 }
 
+test('SAMPa states its step as data for a replica once it has gy and every momentum buffer', async () => {
+  await useBackend('wasm');
+  const { w, finite } = problem();
+  const optimizer = sampa(withWeightDecay(tf.train.momentum(0.1, 0.9), 0.01), {
+    rho: 0.05,
+    lambda: 0.3,
+  });
+  const unfused = sampa(withWeightDecay(withWeightDecay(tf.train.sgd(0.1), 0), 0));
+  try {
+    assert.equal(optimizer.replicaStep([w]), null, 'before the first step (no gy yet)');
+    tf.dispose(optimizer.stepWithPrevious(finite, null, [w]));
+    const replica = optimizer.replicaStep([w]);
+    assert.ok(replica !== null);
+    assert.deepEqual(
+      { ...replica, stored: replica.stored.length, accumulations: replica.accumulations?.length },
+      {
+        rho: 0.05,
+        epsilon: 1e-12,
+        stored: 1,
+        accumulations: 1,
+        step: {
+          a: 0.7,
+          b: 0.3,
+          weightDecay: 0.01,
+          momentum: 0.9,
+          c: Math.fround(-0.1),
+        },
+      },
+    );
+    optimizer.rho = 0;
+    assert.equal(optimizer.replicaStep([w]), null, 'ρ = 0 is a plain step');
+    tf.dispose(unfused.stepWithPrevious(finite, null, [w]));
+    assert.equal(unfused.replicaStep([w]), null, 'a base it does not step in one pass');
+  } finally {
+    optimizer.dispose();
+    unfused.dispose();
+    w.dispose();
+  }
+});
+
 /** A finite loss, Σ w², whose gradient is NaN everywhere. */
 function lossOnlyGradientNaN(w: tf.Variable): () => tf.Scalar {
   return () =>

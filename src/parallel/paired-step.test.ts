@@ -23,6 +23,12 @@ function batch(rows: number, seed: number): { xs: tf.Tensor; ys: tf.Tensor } {
   return { xs, ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 3) };
 }
 
+/** The mean cross-entropy of `model` on a batch, as the data-parallel step computes it. */
+const meanLossOf = (model: tfl.LayersModel) => (b: { xs: tf.Tensor; ys: tf.Tensor }) => () =>
+  tf.mean(
+    tfl.metrics.categoricalCrossentropy(b.ys, model.apply(b.xs, { training: true }) as tf.Tensor),
+  ) as tf.Scalar;
+
 const weightsOf = (model: tfl.LayersModel) =>
   model.weights.flatMap((w) => Array.from(w.read().dataSync()));
 
@@ -37,13 +43,7 @@ async function checkTwoThreads(build: () => ReturnType<typeof sampa>, events: Ev
   const reference = buildModel('mlp', MLP.options);
   const sequential = build();
   reference.compile({ optimizer: sequential, loss: 'categoricalCrossentropy' });
-  const lossOf = (b: { xs: tf.Tensor; ys: tf.Tensor }) => () =>
-    tf.mean(
-      tfl.metrics.categoricalCrossentropy(
-        b.ys,
-        reference.apply(b.xs, { training: true }) as tf.Tensor,
-      ),
-    ) as tf.Scalar;
+  const lossOf = meanLossOf(reference);
   const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
   const dp = await createDataParallel({
     model: MLP,
@@ -157,13 +157,7 @@ test("a learning rate set while SAMPa's worker runs reaches both copies (the wor
   const reference = buildModel('mlp', MLP.options);
   const sequential = build();
   const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
-  const lossOf = (b: { xs: tf.Tensor; ys: tf.Tensor }) => () =>
-    tf.mean(
-      tfl.metrics.categoricalCrossentropy(
-        b.ys,
-        reference.apply(b.xs, { training: true }) as tf.Tensor,
-      ),
-    ) as tf.Scalar;
+  const lossOf = meanLossOf(reference);
   /** SAMPa's step as the two threads take it, with `meanwhile` between y and the update. */
   const stepInParts = (now: () => tf.Scalar, previous: () => tf.Scalar, meanwhile: () => void) => {
     const gradientAt = (point: tf.Tensor[] | null, fn: () => tf.Scalar) => {

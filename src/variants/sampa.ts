@@ -359,31 +359,20 @@ export class SAMPa
     return finite;
   }
 
-  /** Throws or counts a skipped step, naming what made it non-finite. */
+  /** Throws or counts a skipped step, naming what made the loss or the update non-finite. */
   private skipNonFinite(
     variables: readonly tf.Variable[],
     gx: readonly tf.Tensor[],
     gyNew: readonly tf.Tensor[],
     loss: tf.Scalar | null,
   ): void {
-    const problem = this.nonFiniteCulprit(variables, gx, gyNew, loss);
-    this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
-  }
-
-  /** What made the loss or the update non-finite, in words. */
-  private nonFiniteCulprit(
-    variables: readonly tf.Variable[],
-    gx: readonly tf.Tensor[],
-    gyNew: readonly tf.Tensor[],
-    loss: tf.Scalar | null,
-  ): string {
     const named = (gradients: readonly tf.Tensor[]) =>
       gradients.map((gradient, i) => ({ variable: variables[i] as tf.Variable, gradient }));
-    return (
+    const problem =
       nonFiniteProblem(loss, named(gyNew), 'at the extrapolated point') ??
       nonFiniteProblem(null, named(gx), 'at the perturbed point (previous batch)') ??
-      `the update (1 − λ)·gx + λ·gy' overflows float32 (λ = ${this.lambda})`
-    );
+      `the update (1 − λ)·gx + λ·gy' overflows float32 (λ = ${this.lambda})`;
+    this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
   }
 
   /** The base's momentum and buffers (null for plain SGD). */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +13,7 @@ import { buildModel } from '../models/index.js';
 import { assertClose } from '../testing/problems.js';
 import { train, type TrainerOptions } from '../trainer/trainer.js';
 import { gsam } from '../variants/gsam.js';
+import { sampa } from '../variants/sampa.js';
 import type { ModelSpec } from './protocol.js';
 
 await selectBackend({ prefer: 'wasm', log: () => undefined });
@@ -79,4 +83,29 @@ test('the trainer refuses dataParallel together with mSharpness, and GSAM-like m
     }),
     /GSAM is not supported.*SAM, ASAM, SAM-ON and SAMPa/,
   );
+});
+
+test('the trainer with SAMPa on two threads is its single-thread run bit for bit, resumed from a checkpoint too', async () => {
+  const common = { ...(await options()), epochs: 2, labelSmoothing: 0 };
+  const buildOptimizer = () => sampa(tf.train.momentum(0.1, 0.9), { rho: 0.1 });
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-sam-sampa-workers-'));
+  const done = (result: { model: tfl.LayersModel }) => {
+    (result.model.optimizer as tf.Optimizer).dispose();
+    result.model.dispose();
+  };
+  try {
+    const twoThreads = { ...common, buildOptimizer, dataParallel: { model: SPEC, replicas: 2 } };
+    const reference = await train({ ...common, buildOptimizer });
+    const parallel = await train(twoThreads);
+    assert.equal(parallel.steps, 6);
+    assert.deepEqual(weights(parallel.model), weights(reference.model), 'two threads');
+    // Stopped after four steps and resumed: the worker's copy starts from the checkpoint.
+    let steps = 0;
+    done(await train({ ...twoThreads, checkpointDir: dir, shouldStop: () => ++steps === 4 }));
+    const resumed = await train({ ...twoThreads, checkpointDir: dir, resume: true });
+    assert.deepEqual(weights(resumed.model), weights(reference.model), 'resumed after step 4');
+    [reference, parallel, resumed].forEach(done);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -22,24 +22,27 @@ import {
   modelLayout,
   numericValuesOf,
   readVariables,
+  sectionTensors,
   tensorFrom,
   writeVariables,
   type VariableLayout,
 } from './layout.js';
 import { planOptimizer, type OptimizerPlan } from './optimizer-plan.js';
-import type {
-  ReplicaBackend,
-  ReplicatedStep,
-  StepMessage,
-  TwoPointBuffers,
-  WorkerInit,
+import {
+  twoPointViews,
+  type ReplicaBackend,
+  type ReplicatedStep,
+  type StepMessage,
+  type TwoPointBuffers,
+  type TwoPointViews,
+  type WorkerInit,
 } from './protocol.js';
 import { ReplicaPool, defaultWorkerUrl } from './replica-pool.js';
 import { sliceGradients, type DataParallelLoss, type SliceGradients } from './replica-step.js';
 import { axpbyOf } from '../math/fused-ops.js';
 import { splitBatch, type BatchSlice } from './split.js';
 import { checkBatch, checkOptions } from './checks.js';
-import { pairedStep, type ReplicaSync, type TwoPointViews } from './paired-step.js';
+import { pairedStep, type ReplicaSync } from './paired-step.js';
 import type { DataParallelOptions, DataParallelTrainer } from './data-parallel-api.js';
 
 /**
@@ -145,17 +148,7 @@ class DataParallel implements DataParallelTrainer {
     this.combined = new Float32Array(layout.totalSize);
     this.inputs = inits.map(() => new SharedArrayBuffer(0));
     const shared = (inits[0] as WorkerInit).twoPoint;
-    this.twoPoint =
-      shared === null
-        ? null
-        : {
-            stored: new Float32Array(shared.stored),
-            accumulations: new Float32Array(shared.accumulations),
-            mainGradients: [
-              new Float32Array(shared.mainGradients[0]),
-              new Float32Array(shared.mainGradients[1]),
-            ],
-          };
+    this.twoPoint = shared === null ? null : twoPointViews(shared);
   }
 
   get workers(): number {
@@ -226,11 +219,7 @@ class DataParallel implements DataParallelTrainer {
 
   /** Calls `use` with the trainable section of `values` as tensors, and frees them. */
   private applySection(values: Float32Array, use: (gradients: tf.Tensor[]) => void): void {
-    const { layout } = this;
-    const gradients = layout.trainable.map((v, i) => {
-      const { offset, size } = layout.trainableSlots[i] as { offset: number; size: number };
-      return tensorFrom(values, offset, size, v.shape);
-    });
+    const gradients = sectionTensors(this.layout, values);
     try {
       use(gradients);
     } finally {

@@ -89,6 +89,14 @@ export function tensorFrom(
   return tf.tensor(values, [...shape], 'float32');
 }
 
+/** The trainable section of `values` as one tensor per trainable variable (the caller frees them). */
+export function sectionTensors(layout: VariableLayout, values: Float32Array): tf.Tensor[] {
+  return layout.trainable.map((v, i) => {
+    const { offset, size } = layout.trainableSlots[i] as VariableSlot;
+    return tensorFrom(values, offset, size, v.shape);
+  });
+}
+
 /** Assigns each variable the values at its slot of `source`. */
 export function readVariables(
   variables: readonly tf.Variable[],

@@ -16,15 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ReplicaStep, TwoPointStepping } from '../core/method.js';
 import { writeTensors, writeVariables, type VariableLayout } from './layout.js';
-import type { ReplicatedStep } from './protocol.js';
+import type { ReplicatedStep, TwoPointViews } from './protocol.js';
 import { sliceGradients, type DataParallelLoss } from './replica-step.js';
-
-/** Views of the buffers a replicated step shares with the worker (protocol.ts TwoPointBuffers). */
-export interface TwoPointViews {
-  stored: Float32Array;
-  accumulations: Float32Array;
-  mainGradients: [Float32Array, Float32Array];
-}
 
 /** What the worker's replica holds, as the identities of the main thread's tensors it copies. */
 export interface ReplicaSync {

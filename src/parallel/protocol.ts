@@ -41,6 +41,24 @@ export interface TwoPointBuffers {
   mainGradients: [SharedArrayBuffer, SharedArrayBuffer];
 }
 
+/** Float32 views of a TwoPointBuffers, as each thread reads and writes them. */
+export interface TwoPointViews {
+  stored: Float32Array;
+  accumulations: Float32Array;
+  mainGradients: [Float32Array, Float32Array];
+}
+
+export function twoPointViews(shared: TwoPointBuffers): TwoPointViews {
+  return {
+    stored: new Float32Array(shared.stored),
+    accumulations: new Float32Array(shared.accumulations),
+    mainGradients: [
+      new Float32Array(shared.mainGradients[0]),
+      new Float32Array(shared.mainGradients[1]),
+    ],
+  };
+}
+
 /** A two-point step the worker replicates (see ReplicaStep in src/core/method.ts). */
 export interface ReplicatedStep {
   /** Load x (weights buffer), s and the momentum buffers first: the replica's copy is stale. */

@@ -9,8 +9,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { sgdStepsOf } from '../math/fused-ops.js';
 import { normalizedStepFrom } from '../math/perturbation.js';
-import { readVariables, tensorFrom, writeTensors, type VariableLayout } from './layout.js';
-import type { GradientMessage, ReplicatedStep, StepMessage, TwoPointBuffers } from './protocol.js';
+import { readVariables, sectionTensors, writeTensors, type VariableLayout } from './layout.js';
+import {
+  twoPointViews,
+  type GradientMessage,
+  type ReplicatedStep,
+  type StepMessage,
+  type TwoPointBuffers,
+  type TwoPointViews,
+} from './protocol.js';
 import { sliceGradients, type DataParallelLoss, type SliceResult } from './replica-step.js';
 
 export class TwoPointReplica {
@@ -19,11 +26,7 @@ export class TwoPointReplica {
   private pending: { id: number; step: ReplicatedStep; gradients: tf.Tensor[] } | null = null;
   /** x̃ of the next step, formed while the main thread ends this one (for the same ρ and ϵ). */
   private prepared: { rho: number; epsilon: number; point: tf.Tensor[] } | null = null;
-  private readonly buffers: {
-    stored: Float32Array;
-    accumulations: Float32Array;
-    mainGradients: [Float32Array, Float32Array];
-  };
+  private readonly buffers: TwoPointViews;
 
   constructor(
     private readonly model: tfl.LayersModel,
@@ -33,14 +36,7 @@ export class TwoPointReplica {
     private readonly weights: Float32Array,
     private readonly output: Float32Array,
   ) {
-    this.buffers = {
-      stored: new Float32Array(shared.stored),
-      accumulations: new Float32Array(shared.accumulations),
-      mainGradients: [
-        new Float32Array(shared.mainGradients[0]),
-        new Float32Array(shared.mainGradients[1]),
-      ],
-    };
+    this.buffers = twoPointViews(shared);
   }
 
   /** The gradient at x̃ on the message's batch, written to the output buffer and kept. */
@@ -83,7 +79,7 @@ export class TwoPointReplica {
     }
     const { step, gradients } = pending;
     const variables = this.layout.trainable;
-    const atY = this.sectionTensors(this.buffers.mainGradients[step.parity]);
+    const atY = sectionTensors(this.layout, this.buffers.mainGradients[step.parity]);
     const stepped = sgdStepsOf(variables, gradients, atY, this.accumulations, step.step);
     const finite =
       Number.isFinite(message.loss) && Number.isFinite(stepped.probe.dataSync()[0] as number);
@@ -128,17 +124,9 @@ export class TwoPointReplica {
     const { layout } = this;
     readVariables(layout.trainable, layout.trainableSlots, this.weights);
     tf.dispose([...(this.stored ?? []), ...(this.accumulations ?? [])]);
-    this.stored = this.sectionTensors(this.buffers.stored).map((t) => tf.keep(t));
+    this.stored = sectionTensors(this.layout, this.buffers.stored).map((t) => tf.keep(t));
     this.accumulations = momentum
-      ? this.sectionTensors(this.buffers.accumulations).map((t) => tf.keep(t))
+      ? sectionTensors(this.layout, this.buffers.accumulations).map((t) => tf.keep(t))
       : null;
-  }
-
-  /** The trainable section of `values` as one tensor per variable. */
-  private sectionTensors(values: Float32Array): tf.Tensor[] {
-    return this.layout.trainable.map((v, i) => {
-      const { offset, size } = this.layout.trainableSlots[i] as { offset: number; size: number };
-      return tensorFrom(values, offset, size, v.shape);
-    });
   }
 }

@@ -317,23 +317,21 @@ export class SAMPa
    * a momentum buffer for every variable; null otherwise (the base steps itself).
    */
   private fusedBaseStep(positions: readonly number[]): FusedBase | null {
-    const inner = innermost(this.base) as unknown as SgdInternals;
+    const { inner, momentum, buffers } = this.baseMomentum(positions);
     const decay = this.base === (inner as unknown) ? null : this.base;
     if (decay !== null && !(decay instanceof WeightDecay && decay.base === (inner as unknown))) {
       return null;
     }
-    const momentum = typeof inner.momentum === 'number' && inner.momentum !== 0;
-    const buffers = positions.map((p) => inner.accumulations?.[p]?.variable ?? null);
-    if (momentum && buffers.includes(null)) return null;
+    if (momentum !== 0 && buffers.includes(null)) return null;
     return {
       attrs: {
         a: 1 - this.lambda,
         b: this.lambda,
         weightDecay: decay?.weightDecay ?? 0,
-        momentum: momentum ? (inner.momentum as number) : 0,
+        momentum,
         c: Math.fround(-inner.learningRate),
       },
-      buffers: momentum ? (buffers as tf.Variable[]) : null,
+      buffers: momentum !== 0 ? (buffers as tf.Variable[]) : null,
       counters: [inner, ...(decay === null ? [] : [decay])] as unknown as Counting[],
     };
   }
@@ -375,18 +373,25 @@ export class SAMPa
     this.nonFiniteGuard.handle(problem, this.iterations, () => undefined);
   }
 
-  /** The base's momentum and buffers (null for plain SGD). */
+  /** The base's momentum and buffers, and the weight decay around it (null for plain SGD). */
   private momentumState(positions: readonly number[]): MomentumState | null {
-    const inner = innermost(this.base) as unknown as {
-      momentum?: number;
-      accumulations?: Array<{ variable: tf.Variable } | undefined>;
-    };
-    if (typeof inner.momentum !== 'number' || inner.momentum === 0) return null;
+    const { momentum, buffers } = this.baseMomentum(positions);
+    if (momentum === 0) return null;
     const decay = (this.base as unknown as { weightDecay?: unknown }).weightDecay;
+    return { momentum, buffers, weightDecay: typeof decay === 'number' ? decay : 0 };
+  }
+
+  /** The innermost base, its momentum μ (0: plain SGD) and its buffer of each variable (null: none yet). */
+  private baseMomentum(positions: readonly number[]): {
+    inner: SgdInternals;
+    momentum: number;
+    buffers: Array<tf.Variable | null>;
+  } {
+    const inner = innermost(this.base) as unknown as SgdInternals;
     return {
-      momentum: inner.momentum,
+      inner,
+      momentum: typeof inner.momentum === 'number' ? inner.momentum : 0,
       buffers: positions.map((p) => inner.accumulations?.[p]?.variable ?? null),
-      weightDecay: typeof decay === 'number' ? decay : 0,
     };
   }
 
